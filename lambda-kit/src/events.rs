@@ -1,0 +1,27 @@
+//! Typed events for Lambda's event sources, from the `aws_lambda_events` crate.
+//!
+//! Each source sits behind a cargo feature of its own name (`sqs`, `sns`, `s3`, `apigw`,
+//! `alb`, `dynamodb`, `kinesis`, `eventbridge`, `cloudwatch_events`,
+//! `lambda_function_urls`), so a function compiles only the types it uses. Any other
+//! `serde` type, and `serde_json::Value`, works as an event too.
+
+#[cfg(feature = "alb")]
+pub use aws_lambda_events::alb;
+#[cfg(feature = "apigw")]
+pub use aws_lambda_events::apigw;
+#[cfg(feature = "cloudwatch_events")]
+pub use aws_lambda_events::cloudwatch_events;
+#[cfg(feature = "dynamodb")]
+pub use aws_lambda_events::dynamodb;
+#[cfg(feature = "eventbridge")]
+pub use aws_lambda_events::eventbridge;
+#[cfg(feature = "kinesis")]
+pub use aws_lambda_events::kinesis;
+#[cfg(feature = "lambda_function_urls")]
+pub use aws_lambda_events::lambda_function_urls;
+#[cfg(feature = "s3")]
+pub use aws_lambda_events::s3;
+#[cfg(feature = "sns")]
+pub use aws_lambda_events::sns;
+#[cfg(feature = "sqs")]
+pub use aws_lambda_events::sqs;

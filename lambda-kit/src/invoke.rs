@@ -1,0 +1,181 @@
+//! The path every invocation takes, wherever it comes from: decode the payload, call the
+//! handler service, encode the response, and turn every failure (including a panic) into
+//! an [`Error`]. The runtime loop, the local one-shot mode and `testing::invoke` all use
+//! this one function, so what a test sees is what Lambda sees.
+
+use std::future::poll_fn;
+use std::panic::AssertUnwindSafe;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::Service;
+
+use crate::context::Context;
+use crate::error::{Error, error_type};
+use crate::handler::LambdaEvent;
+use crate::panic::{guarded, panic_error};
+
+/// Runs one invocation of `service` and returns the encoded response or the error to report.
+pub(crate) async fn invoke<S, E, R>(
+    service: &mut S,
+    payload: &[u8],
+    context: Context,
+) -> Result<Bytes, Error>
+where
+    S: Service<LambdaEvent<E>, Response = R>,
+    S::Error: Into<Error>,
+    E: DeserializeOwned,
+    R: Serialize,
+{
+    let event = decode_event::<E>(payload)?;
+    let response = call(service, LambdaEvent::new(event, context)).await?;
+    encode_response(&response)
+}
+
+/// Decodes the payload, naming the path of the first field that did not fit.
+pub(crate) fn decode_event<E: DeserializeOwned>(payload: &[u8]) -> Result<E, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(event) => match deserializer.end() {
+            Ok(()) => Ok(event),
+            Err(error) => Err(unmarshal_error::<E>(".", &error)),
+        },
+        Err(error) => Err(unmarshal_error::<E>(
+            &error.path().to_string(),
+            error.inner(),
+        )),
+    }
+}
+
+fn unmarshal_error<E>(path: &str, error: &serde_json::Error) -> Error {
+    let at = if path == "." {
+        String::new()
+    } else {
+        format!(" at `{path}`")
+    };
+    Error::new(
+        error_type::UNMARSHAL,
+        format!(
+            "could not decode the event as {}{at}: {error}",
+            std::any::type_name::<E>()
+        ),
+    )
+}
+
+/// Calls the service, catching a panic in `poll_ready`, `call` or the returned future.
+async fn call<S, E>(service: &mut S, event: LambdaEvent<E>) -> Result<S::Response, Error>
+where
+    S: Service<LambdaEvent<E>>,
+    S::Error: Into<Error>,
+{
+    let ready = guarded("handler", || poll_fn(|cx| service.poll_ready(cx))).await?;
+    if let Err(error) = ready {
+        let error: Error = error.into();
+        return Err(Error::new(
+            error_type::NOT_READY,
+            format!("the handler could not take the invocation: {error}"),
+        ));
+    }
+    guarded("handler", || service.call(event))
+        .await?
+        .map_err(Into::into)
+}
+
+/// Serializes the response, reporting a failing (or panicking) `Serialize` impl.
+pub(crate) fn encode_response<R: Serialize>(response: &R) -> Result<Bytes, Error> {
+    let encoded = std::panic::catch_unwind(AssertUnwindSafe(|| serde_json::to_vec(response)));
+    match encoded {
+        Ok(Ok(bytes)) => Ok(Bytes::from(bytes)),
+        Ok(Err(error)) => Err(Error::new(
+            error_type::MARSHAL,
+            format!(
+                "could not serialize the response of type {}: {error}",
+                std::any::type_name::<R>()
+            ),
+        )),
+        Err(payload) => Err(panic_error("response serializer", payload.as_ref())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::handler_fn;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Order {
+        id: String,
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        amount: u32,
+    }
+
+    #[test]
+    fn decode_errors_name_the_failing_path() {
+        let error = decode_event::<Order>(br#"{"id":"a","items":[{"amount":1},{"amount":"x"}]}"#)
+            .unwrap_err();
+        assert_eq!(error.error_type(), error_type::UNMARSHAL);
+        assert!(
+            error.message().contains("`items[1].amount`"),
+            "{}",
+            error.message()
+        );
+    }
+
+    #[test]
+    fn trailing_garbage_is_a_decode_error() {
+        let error = decode_event::<serde_json::Value>(b"{} {}").unwrap_err();
+        assert_eq!(error.error_type(), error_type::UNMARSHAL);
+        assert!(error.message().contains("trailing"), "{}", error.message());
+    }
+
+    struct Unserializable;
+
+    impl Serialize for Unserializable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("no way"))
+        }
+    }
+
+    #[test]
+    fn serialize_failures_are_marshal_errors() {
+        let error = encode_response(&Unserializable).unwrap_err();
+        assert_eq!(error.error_type(), error_type::MARSHAL);
+        assert!(error.message().contains("no way"));
+    }
+
+    #[tokio::test]
+    async fn panics_in_the_handler_future_become_errors() {
+        let mut service = handler_fn(|_: serde_json::Value, _| async {
+            if true {
+                panic!("boom");
+            }
+            Ok::<_, Error>(())
+        });
+        let error = invoke(&mut service, b"{}", Context::builder().build())
+            .await
+            .unwrap_err();
+        assert_eq!(error.error_type(), error_type::PANIC);
+        assert!(error.message().contains("boom"));
+    }
+
+    #[tokio::test]
+    async fn panics_while_creating_the_future_become_errors() {
+        let mut service = handler_fn(
+            |_: serde_json::Value, _| -> std::future::Ready<Result<(), Error>> {
+                panic!("eager {}", 42)
+            },
+        );
+        let error = invoke(&mut service, b"{}", Context::builder().build())
+            .await
+            .unwrap_err();
+        assert_eq!(error.error_type(), error_type::PANIC);
+        assert!(error.message().contains("eager 42"));
+    }
+}

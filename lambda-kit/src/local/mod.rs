@@ -1,0 +1,235 @@
+//! The binary outside Lambda: `bootstrap --event '<json>'` invokes the handler once.
+//!
+//! The response JSON goes to stdout and the process exits 0; a failed invocation prints
+//! the error JSON Lambda would return and exits 1; a command line that makes no sense
+//! prints a usage text on stderr and exits 2. Logs go to stderr, so stdout is only the
+//! answer and can be piped into `jq`.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::Service;
+use tracing::Instrument;
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::error::Error;
+use crate::handler::LambdaEvent;
+use crate::invoke::invoke;
+
+/// Exit code of a failed invocation.
+const EXIT_FAILED: i32 = 1;
+/// Exit code of a command line that makes no sense.
+const EXIT_USAGE: i32 = 2;
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Cli {
+    /// Invoke once with the event from this source.
+    Invoke(EventSource),
+    /// Print the usage text (after `problem`, if any) and exit 2.
+    Usage(Option<String>),
+    /// Print the usage text on stdout and exit 0.
+    Help,
+}
+
+/// Where `--event` takes the event from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EventSource {
+    /// The argument itself.
+    Inline(String),
+    /// `@path`: a file.
+    File(PathBuf),
+    /// `-`: standard input.
+    Stdin,
+}
+
+impl Cli {
+    /// Reads the arguments after the program name; `None` when there are none.
+    pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Option<Cli> {
+        let args: Vec<String> = args
+            .into_iter()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
+        let usage = |problem: String| Some(Cli::Usage(Some(problem)));
+        match args.as_slice() {
+            [] => None,
+            [flag] if flag == "-h" || flag == "--help" => Some(Cli::Help),
+            [flag, value] if flag == "--event" => Some(Cli::Invoke(EventSource::from_arg(value))),
+            [flag] if flag.starts_with("--event=") => Some(Cli::Invoke(EventSource::from_arg(
+                &flag["--event=".len()..],
+            ))),
+            [flag] if flag == "--event" => usage("--event needs a value".into()),
+            [flag, ..] if flag == "--serve" => {
+                usage("--serve is not available in this version of lambda-kit".into())
+            }
+            [flag, ..] if flag == "--event" || flag.starts_with("--event=") => usage(format!(
+                "unexpected argument after the event: {:?}",
+                args[args.len() - 1]
+            )),
+            [other, ..] => usage(format!("unexpected argument {other:?}")),
+        }
+    }
+
+    /// Ends the process for usage and help; returns when the command is an invoke.
+    pub(crate) fn exit_unless_invoking(&self) {
+        match self {
+            Cli::Invoke(_) => {}
+            Cli::Help => {
+                println!("{}", usage_text());
+                std::process::exit(0);
+            }
+            Cli::Usage(problem) => {
+                if let Some(problem) = problem {
+                    eprintln!("error: {problem}\n");
+                }
+                eprintln!("{}", usage_text());
+                std::process::exit(EXIT_USAGE);
+            }
+        }
+    }
+}
+
+impl EventSource {
+    fn from_arg(value: &str) -> Self {
+        match value {
+            "-" => EventSource::Stdin,
+            _ => match value.strip_prefix('@') {
+                Some(path) => EventSource::File(PathBuf::from(path)),
+                None => EventSource::Inline(value.to_owned()),
+            },
+        }
+    }
+
+    fn read(&self) -> Result<Vec<u8>, String> {
+        match self {
+            EventSource::Inline(json) => Ok(json.clone().into_bytes()),
+            EventSource::File(path) => std::fs::read(path).map_err(|error| {
+                format!("could not read the event file {}: {error}", path.display())
+            }),
+            EventSource::Stdin => {
+                let mut event = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut event)
+                    .map_err(|error| format!("could not read the event from stdin: {error}"))?;
+                Ok(event)
+            }
+        }
+    }
+}
+
+fn usage_text() -> String {
+    let program = std::env::args()
+        .next()
+        .and_then(|path| path.rsplit('/').next().map(str::to_owned))
+        .unwrap_or_else(|| "bootstrap".into());
+    format!(
+        "usage: {program} --event '<json>'   invoke once with this event\n       \
+         {program} --event @FILE      invoke once with the event in FILE\n       \
+         {program} --event -          invoke once with the event on stdin\n\n\
+         Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API set) run it without arguments."
+    )
+}
+
+/// Invokes the handler once with the event the command line names, printing the outcome.
+pub(crate) async fn invoke_once<S, E, R>(
+    mut service: S,
+    cli: Cli,
+    config: Arc<Config>,
+) -> Result<(), Error>
+where
+    S: Service<LambdaEvent<E>, Response = R>,
+    S::Error: Into<Error>,
+    E: DeserializeOwned,
+    R: Serialize,
+{
+    let Cli::Invoke(source) = cli else {
+        cli.exit_unless_invoking();
+        return Ok(());
+    };
+    let payload = match source.read() {
+        Ok(payload) => payload,
+        Err(problem) => {
+            Cli::Usage(Some(problem)).exit_unless_invoking();
+            return Ok(());
+        }
+    };
+    let context = Context::builder().config(config).build();
+    let span = tracing::info_span!("invocation", requestId = context.request_id());
+    let outcome = invoke(&mut service, &payload, context)
+        .instrument(span)
+        .await;
+    match outcome {
+        Ok(response) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed stdout (piped into `head`) is not the handler's failure.
+            let _ = stdout.write_all(&response).and_then(|()| writeln!(stdout));
+            let _ = stdout.flush();
+            Ok(())
+        }
+        Err(error) => {
+            tracing::error!(
+                errorType = error.error_type(),
+                errorMessage = error.message(),
+                "invocation failed"
+            );
+            print_error(&error);
+            std::process::exit(EXIT_FAILED);
+        }
+    }
+}
+
+/// Prints the error JSON Lambda would return, on stdout.
+pub(crate) fn print_error(error: &Error) {
+    let body = serde_json::to_string(&error.to_body()).unwrap_or_default();
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{body}");
+    let _ = stdout.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Option<Cli> {
+        Cli::parse(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn event_forms() {
+        assert_eq!(parse(&[]), None);
+        assert_eq!(
+            parse(&["--event", "{}"]),
+            Some(Cli::Invoke(EventSource::Inline("{}".into())))
+        );
+        assert_eq!(
+            parse(&["--event={\"a\":1}"]),
+            Some(Cli::Invoke(EventSource::Inline("{\"a\":1}".into())))
+        );
+        assert_eq!(
+            parse(&["--event", "@e.json"]),
+            Some(Cli::Invoke(EventSource::File("e.json".into())))
+        );
+        assert_eq!(
+            parse(&["--event", "-"]),
+            Some(Cli::Invoke(EventSource::Stdin))
+        );
+        assert_eq!(parse(&["--help"]), Some(Cli::Help));
+    }
+
+    #[test]
+    fn nonsense_is_a_usage_error() {
+        for args in [
+            &["--event"][..],
+            &["--bogus"],
+            &["--event", "{}", "extra"],
+            &["--serve"],
+        ] {
+            assert!(matches!(parse(args), Some(Cli::Usage(Some(_)))), "{args:?}");
+        }
+    }
+}

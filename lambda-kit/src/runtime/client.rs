@@ -1,0 +1,246 @@
+//! The HTTP/1 client to the Runtime API: one keep-alive connection, re-established with
+//! bounded backoff when it drops, and no timeout on any call (the environment may be
+//! frozen for minutes while a `/next` is outstanding).
+
+use std::error::Error as StdError;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HOST, USER_AGENT};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::backoff::Backoff;
+use super::endpoint::Endpoint;
+use super::invocation::header;
+use crate::error::ErrorBody;
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// `User-Agent`: Lambda reads its first token as the runtime's name and release.
+const USER_AGENT_VALUE: &str = concat!("lambda-kit/", env!("CARGO_PKG_VERSION"));
+
+/// A call to the Runtime API failed in a way the runtime cannot recover from.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The API could not be reached, even after reconnecting with backoff.
+    #[error(
+        "the Runtime API at {authority} could not be reached after {attempts} attempts: {source}"
+    )]
+    Unreachable {
+        /// The `host:port` tried.
+        authority: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last transport error.
+        #[source]
+        source: BoxError,
+    },
+    /// The API answered 500: Lambda documents this as a broken execution environment.
+    #[error(
+        "the Runtime API answered {method} {path} with 500, so the execution environment is broken; exiting: {body}"
+    )]
+    ContainerError {
+        /// The method of the failed call.
+        method: Method,
+        /// The path of the failed call.
+        path: String,
+        /// What the API said.
+        body: String,
+    },
+    /// `/next` kept answering without an invocation.
+    #[error(
+        "the Runtime API answered /next with {status} {attempts} times in a row; exiting: {body}"
+    )]
+    NextRefused {
+        /// The last status.
+        status: StatusCode,
+        /// The last body.
+        body: String,
+        /// How many polls were refused in a row.
+        attempts: u32,
+    },
+}
+
+/// One request, kept as parts so that it can be sent again after a reconnect.
+struct ApiRequest {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// A client for the Runtime API at one endpoint.
+pub(crate) struct ApiClient {
+    endpoint: Endpoint,
+    host: HeaderValue,
+    connection: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl ApiClient {
+    pub(crate) fn new(endpoint: Endpoint) -> Self {
+        // `Endpoint::parse` only accepts a valid authority, which is a valid header value.
+        let host = HeaderValue::from_str(endpoint.authority())
+            .unwrap_or_else(|_| HeaderValue::from_static("localhost"));
+        ApiClient {
+            endpoint,
+            host,
+            connection: None,
+        }
+    }
+
+    /// `GET /runtime/invocation/next`: waits, without a timeout, for the next event.
+    pub(crate) async fn next(&mut self) -> Result<Response<Bytes>, ApiError> {
+        let request = ApiRequest {
+            method: Method::GET,
+            uri: self.endpoint.next(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        };
+        self.send(&request).await
+    }
+
+    /// `POST /runtime/invocation/{id}/response` with the encoded response.
+    pub(crate) async fn post_response(
+        &mut self,
+        request_id: &str,
+        invocation_id: Option<&str>,
+        body: Bytes,
+    ) -> Result<Response<Bytes>, ApiError> {
+        let request = ApiRequest {
+            method: Method::POST,
+            uri: self.endpoint.response(request_id),
+            headers: answer_headers(invocation_id, None),
+            body,
+        };
+        self.send(&request).await
+    }
+
+    /// `POST /runtime/invocation/{id}/error` with a Lambda error body.
+    pub(crate) async fn post_error(
+        &mut self,
+        request_id: &str,
+        invocation_id: Option<&str>,
+        error: &ErrorBody,
+    ) -> Result<Response<Bytes>, ApiError> {
+        let request = ApiRequest {
+            method: Method::POST,
+            uri: self.endpoint.error(request_id),
+            headers: answer_headers(invocation_id, Some(&error.error_type)),
+            body: encode_error(error),
+        };
+        self.send(&request).await
+    }
+
+    /// `POST /runtime/init/error`: initialization failed and the process is about to exit.
+    pub(crate) async fn post_init_error(
+        &mut self,
+        error: &ErrorBody,
+    ) -> Result<Response<Bytes>, ApiError> {
+        let request = ApiRequest {
+            method: Method::POST,
+            uri: self.endpoint.init_error(),
+            headers: answer_headers(None, Some(&error.error_type)),
+            body: encode_error(error),
+        };
+        self.send(&request).await
+    }
+
+    /// Sends `request`, reconnecting and resending on transport failures.
+    ///
+    /// Resending a post whose first copy did arrive is harmless: the API answers the
+    /// duplicate with 400, which the caller logs.
+    async fn send(&mut self, request: &ApiRequest) -> Result<Response<Bytes>, ApiError> {
+        let mut backoff = Backoff::default();
+        loop {
+            match self.try_send(request).await {
+                Ok(response) if response.status() == StatusCode::INTERNAL_SERVER_ERROR => {
+                    return Err(ApiError::ContainerError {
+                        method: request.method.clone(),
+                        path: request.uri.path().to_owned(),
+                        body: String::from_utf8_lossy(response.body()).into_owned(),
+                    });
+                }
+                Ok(response) => return Ok(response),
+                Err(source) => {
+                    self.connection = None;
+                    let Some(delay) = backoff.next_delay() else {
+                        return Err(ApiError::Unreachable {
+                            authority: self.endpoint.authority().to_owned(),
+                            attempts: backoff.failures(),
+                            source,
+                        });
+                    };
+                    tracing::warn!(
+                        error = %source,
+                        path = request.uri.path(),
+                        retry_in_ms = delay.as_millis() as u64,
+                        "Runtime API call failed; reconnecting"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    async fn try_send(&mut self, request: &ApiRequest) -> Result<Response<Bytes>, BoxError> {
+        let host = self.host.clone();
+        let sender = self.connection().await?;
+        sender.ready().await?;
+        let mut outgoing = Request::new(Full::new(request.body.clone()));
+        *outgoing.method_mut() = request.method.clone();
+        *outgoing.uri_mut() = request.uri.clone();
+        let headers = outgoing.headers_mut();
+        headers.clone_from(&request.headers);
+        headers.insert(HOST, host);
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        let (parts, body) = sender.send_request(outgoing).await?.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Response::from_parts(parts, body))
+    }
+
+    /// The open connection, or a new one if there is none or the peer closed it.
+    async fn connection(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, BoxError> {
+        if self.connection.as_ref().is_some_and(SendRequest::is_closed) {
+            self.connection = None;
+        }
+        match &mut self.connection {
+            Some(sender) => Ok(sender),
+            slot @ None => {
+                let stream = TcpStream::connect(self.endpoint.authority()).await?;
+                stream.set_nodelay(true)?;
+                let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "Runtime API connection closed");
+                    }
+                });
+                Ok(slot.insert(sender))
+            }
+        }
+    }
+}
+
+fn answer_headers(invocation_id: Option<&str>, error_type: Option<&str>) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(3);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // Both values were header values when they arrived (the invocation id) or were
+    // sanitized to printable ASCII (the error type), so conversion cannot fail; skipping
+    // the header is still better than panicking if it ever did.
+    if let Some(value) = invocation_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+        headers.insert(header::INVOCATION_ID, value);
+    }
+    if let Some(value) = error_type.and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert(header::FUNCTION_ERROR_TYPE, value);
+    }
+    headers
+}
+
+fn encode_error(error: &ErrorBody) -> Bytes {
+    // Serializing a struct of strings cannot fail.
+    serde_json::to_vec(error)
+        .map(Bytes::from)
+        .unwrap_or_default()
+}

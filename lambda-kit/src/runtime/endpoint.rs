@@ -1,0 +1,168 @@
+//! Where the Runtime API is, and the paths of its resources.
+//!
+//! Lambda and AWS's emulator export `AWS_LAMBDA_RUNTIME_API` as `host:port`; cargo-lambda
+//! exports a URL with a path prefix (`http://127.0.0.1:9000/.rt/_`). Both are accepted:
+//! the prefix is kept and the API version path is appended to it.
+
+use http::Uri;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// Every byte outside `A-Z a-z 0-9 - _ ~` is percent-encoded in a request id, so an id can
+/// never add path segments (`/`), dot segments (`.`), a query (`?`) or a fragment (`#`).
+const REQUEST_ID_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
+
+/// The Runtime API's location, parsed from `AWS_LAMBDA_RUNTIME_API`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Endpoint {
+    authority: String,
+    prefix: String,
+}
+
+/// `AWS_LAMBDA_RUNTIME_API` holds something that is not an address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "AWS_LAMBDA_RUNTIME_API is {value:?}, expected host:port (as Lambda sets it) \
+     or http://host:port/prefix (as cargo-lambda sets it)"
+)]
+pub struct EndpointError {
+    value: String,
+}
+
+impl Endpoint {
+    pub(crate) fn parse(value: &str) -> Result<Self, EndpointError> {
+        let invalid = || EndpointError {
+            value: value.to_owned(),
+        };
+        let trimmed = value.trim();
+        let rest = match trimmed.split_once("://") {
+            None => trimmed,
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+            Some(_) => return Err(invalid()),
+        };
+        let (authority, prefix) = match rest.find('/') {
+            Some(slash) => rest.split_at(slash),
+            None => (rest, ""),
+        };
+        let prefix = prefix.trim_end_matches('/');
+        let authority_is_valid = !authority.is_empty()
+            && authority.parse::<http::uri::Authority>().is_ok()
+            && !authority.contains('@');
+        if !authority_is_valid || prefix.contains(['?', '#']) {
+            return Err(invalid());
+        }
+        let endpoint = Endpoint {
+            authority: authority.to_owned(),
+            prefix: prefix.to_owned(),
+        };
+        // Every path built later must be a valid URI; check the longest shape once here.
+        endpoint
+            .uri("/2018-06-01/runtime/init/error")
+            .map_err(|_| invalid())?;
+        Ok(endpoint)
+    }
+
+    /// The `host:port` to connect to, also sent as the `Host` header.
+    pub(crate) fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    pub(crate) fn next(&self) -> Uri {
+        self.api_uri("/2018-06-01/runtime/invocation/next")
+    }
+
+    pub(crate) fn response(&self, request_id: &str) -> Uri {
+        self.invocation_uri(request_id, "response")
+    }
+
+    pub(crate) fn error(&self, request_id: &str) -> Uri {
+        self.invocation_uri(request_id, "error")
+    }
+
+    pub(crate) fn init_error(&self) -> Uri {
+        self.api_uri("/2018-06-01/runtime/init/error")
+    }
+
+    fn invocation_uri(&self, request_id: &str, resource: &str) -> Uri {
+        let id = encode_request_id(request_id);
+        self.api_uri(&format!("/2018-06-01/runtime/invocation/{id}/{resource}"))
+    }
+
+    fn api_uri(&self, path: &str) -> Uri {
+        // The prefix was validated in `parse` and request ids are percent-encoded, so every
+        // path is valid; fall back to the bare path rather than panic if that ever changes.
+        self.uri(path).unwrap_or_else(|_| Uri::from_static("/"))
+    }
+
+    fn uri(&self, path: &str) -> Result<Uri, http::uri::InvalidUri> {
+        format!("{}{path}", self.prefix).parse()
+    }
+}
+
+/// Percent-encodes a request id for use as one path segment.
+pub fn encode_request_id(request_id: &str) -> String {
+    utf8_percent_encode(request_id, REQUEST_ID_SAFE).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_port_form() {
+        let endpoint = Endpoint::parse("127.0.0.1:9001").expect("valid");
+        assert_eq!(endpoint.authority(), "127.0.0.1:9001");
+        assert_eq!(endpoint.next(), "/2018-06-01/runtime/invocation/next");
+    }
+
+    #[test]
+    fn url_form_keeps_the_prefix() {
+        let endpoint = Endpoint::parse("http://127.0.0.1:9000/.rt/_/").expect("valid");
+        assert_eq!(endpoint.authority(), "127.0.0.1:9000");
+        assert_eq!(endpoint.next(), "/.rt/_/2018-06-01/runtime/invocation/next");
+        assert_eq!(
+            endpoint.response("abc"),
+            "/.rt/_/2018-06-01/runtime/invocation/abc/response"
+        );
+        assert_eq!(
+            endpoint.init_error(),
+            "/.rt/_/2018-06-01/runtime/init/error"
+        );
+    }
+
+    #[test]
+    fn unusable_values_are_rejected() {
+        for value in [
+            "",
+            "https://127.0.0.1:9001",
+            "http://",
+            "a b:1",
+            "h:1/x?y",
+            "u@h:1",
+        ] {
+            assert!(
+                Endpoint::parse(value).is_err(),
+                "{value:?} should be rejected"
+            );
+        }
+    }
+
+    #[test]
+    fn request_ids_cannot_steer_the_path() {
+        let endpoint = Endpoint::parse("127.0.0.1:9001").expect("valid");
+        assert_eq!(
+            endpoint.error("abc/../../init/error"),
+            "/2018-06-01/runtime/invocation/abc%2F%2E%2E%2F%2E%2E%2Finit%2Ferror/error"
+        );
+        assert_eq!(
+            endpoint.response(".."),
+            "/2018-06-01/runtime/invocation/%2E%2E/response"
+        );
+        assert_eq!(encode_request_id("a?b#c d"), "a%3Fb%23c%20d");
+    }
+
+    #[test]
+    fn uuid_request_ids_are_unchanged() {
+        let id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
+        assert_eq!(encode_request_id(id), id);
+    }
+}

@@ -1,0 +1,252 @@
+//! Turning a `/next` answer into a [`Context`].
+//!
+//! Only the request id is indispensable (without it the invocation cannot be answered);
+//! every other header is optional and a malformed one is logged and left out, so a quirk
+//! of an emulator never costs an invocation.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use http::HeaderMap;
+
+use crate::config::Config;
+use crate::context::{ClientContext, CognitoIdentity, Context};
+
+/// The `/next` headers, as Lambda names them.
+pub mod header {
+    /// The invocation's request id.
+    pub const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
+    /// The deadline in Unix epoch milliseconds.
+    pub const DEADLINE_MS: &str = "lambda-runtime-deadline-ms";
+    /// The ARN the caller invoked.
+    pub const INVOKED_FUNCTION_ARN: &str = "lambda-runtime-invoked-function-arn";
+    /// The X-Ray trace header.
+    pub const TRACE_ID: &str = "lambda-runtime-trace-id";
+    /// The mobile-SDK client context (JSON).
+    pub const CLIENT_CONTEXT: &str = "lambda-runtime-client-context";
+    /// The Cognito identity (JSON).
+    pub const COGNITO_IDENTITY: &str = "lambda-runtime-cognito-identity";
+    /// The tenant id of a tenant-isolated function.
+    pub const TENANT_ID: &str = "lambda-runtime-aws-tenant-id";
+    /// The per-invoke nonce to echo on the answer.
+    pub const INVOCATION_ID: &str = "lambda-runtime-invocation-id";
+    /// The errorType of an error post.
+    pub const FUNCTION_ERROR_TYPE: &str = "lambda-runtime-function-error-type";
+}
+
+/// A deadline further than this from now is not a real deadline (cargo-lambda sends the
+/// constant 600000, which is January 1970).
+const PLAUSIBLE_DEADLINE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A `/next` answer without a usable request id: it cannot be answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the Runtime API sent an invocation without a usable Lambda-Runtime-Aws-Request-Id header")]
+pub(crate) struct MissingRequestId;
+
+/// Reads the context of an invocation from the `/next` headers.
+pub(crate) fn context_from_headers(
+    headers: &HeaderMap,
+    config: &Arc<Config>,
+    now: SystemTime,
+) -> Result<Context, MissingRequestId> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+    };
+    let request_id = text(header::REQUEST_ID).ok_or(MissingRequestId)?;
+    let mut builder = Context::builder()
+        .request_id(request_id)
+        .config(Arc::clone(config))
+        .xray_trace_id(text(header::TRACE_ID).map(str::to_owned))
+        .invoked_function_arn(text(header::INVOKED_FUNCTION_ARN).unwrap_or_default());
+    builder = match text(header::DEADLINE_MS).map(|ms| parse_deadline(ms, now)) {
+        Some(Some(deadline)) => builder.deadline(deadline),
+        Some(None) => {
+            tracing::debug!(
+                value = text(header::DEADLINE_MS),
+                "ignoring an implausible invocation deadline"
+            );
+            builder.deadline_unknown_from(now)
+        }
+        None => builder.deadline_unknown_from(now),
+    };
+    if let Some(raw) = text(header::CLIENT_CONTEXT) {
+        match parse_client_context(raw) {
+            Some(client_context) => builder = builder.client_context(client_context),
+            None => tracing::warn!(%request_id, "ignoring a client context that is not JSON"),
+        }
+    }
+    if let Some(raw) = text(header::COGNITO_IDENTITY) {
+        match serde_json::from_str::<CognitoIdentity>(raw) {
+            Ok(identity) => builder = builder.identity(identity),
+            Err(error) => {
+                tracing::warn!(%request_id, %error, "ignoring an unreadable Cognito identity")
+            }
+        }
+    }
+    if let Some(tenant_id) = text(header::TENANT_ID) {
+        builder = builder.tenant_id(tenant_id);
+    }
+    if let Some(invocation_id) = text(header::INVOCATION_ID) {
+        builder = builder.invocation_id(invocation_id);
+    }
+    Ok(builder.build())
+}
+
+/// Epoch milliseconds to a deadline, or `None` when the value is not a plausible deadline.
+fn parse_deadline(ms: &str, now: SystemTime) -> Option<SystemTime> {
+    let deadline = UNIX_EPOCH.checked_add(Duration::from_millis(ms.parse().ok()?))?;
+    let distance = match deadline.duration_since(now) {
+        Ok(ahead) => ahead,
+        Err(behind) => behind.duration(),
+    };
+    (distance <= PLAUSIBLE_DEADLINE_WINDOW).then_some(deadline)
+}
+
+/// Lambda hands over the decoded JSON; cargo-lambda hands over the base64 the caller sent.
+fn parse_client_context(raw: &str) -> Option<ClientContext> {
+    serde_json::from_str(raw).ok().or_else(|| {
+        let decoded = base64::engine::general_purpose::STANDARD.decode(raw).ok()?;
+        serde_json::from_slice(&decoded).ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().expect("header value"));
+        }
+        map
+    }
+
+    fn parse(pairs: &[(&'static str, &str)]) -> Result<Context, MissingRequestId> {
+        context_from_headers(
+            &headers(pairs),
+            &Arc::new(Config::local_defaults()),
+            SystemTime::now(),
+        )
+    }
+
+    fn epoch_ms(time: SystemTime) -> String {
+        time.duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis()
+            .to_string()
+    }
+
+    #[test]
+    fn every_header_is_read() {
+        let deadline = SystemTime::now() + Duration::from_secs(30);
+        let context = parse(&[
+            (header::REQUEST_ID, "req-1"),
+            (header::DEADLINE_MS, &epoch_ms(deadline)),
+            (
+                header::INVOKED_FUNCTION_ARN,
+                "arn:aws:lambda:eu-west-1:1:function:f:live",
+            ),
+            (
+                header::TRACE_ID,
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            ),
+            (header::CLIENT_CONTEXT, r#"{"custom":{"k":"v"}}"#),
+            (
+                header::COGNITO_IDENTITY,
+                r#"{"cognitoIdentityId":"id","cognitoIdentityPoolId":"pool"}"#,
+            ),
+            (header::TENANT_ID, "tenant-9"),
+            (header::INVOCATION_ID, "nonce-1"),
+        ])
+        .expect("valid");
+        assert_eq!(context.request_id(), "req-1");
+        assert!(context.deadline_known());
+        let drift = context
+            .deadline()
+            .duration_since(deadline)
+            .unwrap_or_default();
+        assert!(drift < Duration::from_millis(1));
+        assert_eq!(
+            context.invoked_function_arn(),
+            "arn:aws:lambda:eu-west-1:1:function:f:live"
+        );
+        assert!(
+            context
+                .xray_trace_id()
+                .expect("trace")
+                .contains("Sampled=1")
+        );
+        assert_eq!(context.client_context().expect("cc").custom["k"], "v");
+        let identity = context.identity().expect("identity");
+        assert_eq!(
+            (
+                identity.identity_id.as_str(),
+                identity.identity_pool_id.as_str()
+            ),
+            ("id", "pool")
+        );
+        assert_eq!(context.tenant_id(), Some("tenant-9"));
+        assert_eq!(context.invocation_id(), Some("nonce-1"));
+    }
+
+    #[test]
+    fn no_request_id_is_an_error() {
+        assert_eq!(parse(&[]).unwrap_err(), MissingRequestId);
+        assert_eq!(
+            parse(&[(header::REQUEST_ID, "  ")]).unwrap_err(),
+            MissingRequestId
+        );
+    }
+
+    #[test]
+    fn absurd_deadlines_are_unknown_not_expired() {
+        for value in ["600000", "not-a-number", "99999999999999999999", "-5"] {
+            let context =
+                parse(&[(header::REQUEST_ID, "r"), (header::DEADLINE_MS, value)]).expect("valid");
+            assert!(!context.deadline_known(), "{value}");
+            assert!(
+                context.remaining_time() > Duration::from_secs(800),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_optional_headers_are_absent() {
+        let context = parse(&[(header::REQUEST_ID, "r")]).expect("valid");
+        assert_eq!(context.xray_trace_id(), None);
+        assert_eq!(context.client_context(), None);
+        assert_eq!(context.identity(), None);
+        assert_eq!(context.invocation_id(), None);
+        assert!(!context.deadline_known());
+    }
+
+    #[test]
+    fn base64_client_context_is_accepted() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(r#"{"custom":{"k":"v"}}"#);
+        let context = parse(&[
+            (header::REQUEST_ID, "r"),
+            (header::CLIENT_CONTEXT, &encoded),
+        ])
+        .expect("valid");
+        assert_eq!(context.client_context().expect("decoded").custom["k"], "v");
+    }
+
+    #[test]
+    fn unreadable_optional_headers_are_dropped() {
+        let context = parse(&[
+            (header::REQUEST_ID, "r"),
+            (header::CLIENT_CONTEXT, "{not json"),
+            (header::COGNITO_IDENTITY, "[1,2]"),
+        ])
+        .expect("valid");
+        assert_eq!(context.client_context(), None);
+        assert_eq!(context.identity(), None);
+    }
+}

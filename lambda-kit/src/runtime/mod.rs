@@ -1,0 +1,378 @@
+//! The Runtime API client loop: poll `/next`, invoke, answer, repeat.
+//!
+//! Rules the loop keeps:
+//! - every invocation it receives ends in exactly one accepted answer: the response, or an
+//!   error post when the handler fails, panics, cannot decode the event, cannot encode its
+//!   response, or the response is too large;
+//! - a 500 from the API ends the loop with an error (Lambda documents it as a broken
+//!   environment); other refusals of an answer are logged and the loop goes on;
+//! - anything that fails before the first poll is posted to `/runtime/init/error`.
+
+mod backoff;
+mod client;
+pub(crate) mod endpoint;
+pub(crate) mod invocation;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::StatusCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::layer::util::{Identity, Stack};
+use tower::{Layer, Service, ServiceBuilder};
+use tracing::Instrument;
+
+pub use client::ApiError;
+pub use endpoint::{EndpointError, encode_request_id};
+pub use invocation::header;
+
+use self::backoff::Backoff;
+use self::client::ApiClient;
+use self::endpoint::Endpoint;
+use self::invocation::context_from_headers;
+use crate::config::{Config, ConfigError};
+use crate::context::Context;
+use crate::error::{Error, error_type};
+use crate::handler::LambdaEvent;
+use crate::invoke::invoke;
+use crate::local::Cli;
+use crate::panic::guarded;
+
+/// The largest buffered response Lambda accepts: 6 MiB plus 100 bytes.
+pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024 + 100;
+
+/// Runs a handler: against the Runtime API inside Lambda, or once from the command line
+/// outside it.
+///
+/// ```no_run
+/// use lambda_kit::{handler_fn, Context, Error, Runtime};
+///
+/// async fn echo(event: serde_json::Value, _ctx: Context) -> Result<serde_json::Value, Error> {
+///     Ok(event)
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() -> Result<(), Error> {
+///     Runtime::from_env()?
+///         .layer(tower::layer::util::Identity::new())
+///         .run(handler_fn(echo))
+///         .await
+/// }
+/// ```
+pub struct Runtime<L = Identity> {
+    config: Arc<Config>,
+    config_error: Option<ConfigError>,
+    mode: Mode,
+    layers: ServiceBuilder<L>,
+}
+
+enum Mode {
+    /// Serve invocations from the Runtime API.
+    Lambda(Endpoint),
+    /// Act on the command line (one-shot invoke, usage, help).
+    Cli(Cli),
+}
+
+impl Runtime {
+    /// Reads the environment and the command line once, and sets up logging.
+    ///
+    /// With `AWS_LAMBDA_RUNTIME_API` set and no arguments, [`Runtime::run`] serves
+    /// invocations. Outside Lambda, `--event '<json>'` (or `@file`, or `-` for stdin)
+    /// invokes the handler once; anything else prints a usage text and exits with 2.
+    ///
+    /// Fails only when `AWS_LAMBDA_RUNTIME_API` is not an address, since there is then
+    /// nowhere to report anything; every other problem is reported by `init` or `run`.
+    pub fn from_env() -> Result<Self, Error> {
+        let (config, config_error) = match Config::from_env() {
+            Ok(config) => (config, None),
+            Err(error) => (Config::local_defaults(), Some(error)),
+        };
+        crate::logging::init_default(&config);
+        let mode = match Cli::parse(std::env::args_os().skip(1)) {
+            Some(cli) => Mode::Cli(cli),
+            None => match std::env::var("AWS_LAMBDA_RUNTIME_API") {
+                Ok(address) if !address.is_empty() => Mode::Lambda(Endpoint::parse(&address)?),
+                _ => Mode::Cli(Cli::Usage(None)),
+            },
+        };
+        Ok(Runtime {
+            config: Arc::new(config),
+            config_error,
+            mode,
+            layers: ServiceBuilder::new(),
+        })
+    }
+
+    /// A runtime serving the Runtime API named by `config`, ignoring the command line.
+    ///
+    /// For embedding and tests; it does not set up logging.
+    pub fn from_config(config: Config) -> Result<Self, Error> {
+        let address = config.runtime_api().ok_or_else(|| {
+            Error::new(
+                error_type::CONFIG_INVALID,
+                "the configuration has no Runtime API address (AWS_LAMBDA_RUNTIME_API)",
+            )
+        })?;
+        let endpoint = Endpoint::parse(address)?;
+        Ok(Runtime {
+            config: Arc::new(config),
+            config_error: None,
+            mode: Mode::Lambda(endpoint),
+            layers: ServiceBuilder::new(),
+        })
+    }
+}
+
+impl<L> Runtime<L> {
+    /// The configuration read from the environment.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Wraps the handler in a tower layer. The first layer added is the outermost.
+    pub fn layer<T>(self, layer: T) -> Runtime<Stack<T, L>> {
+        Runtime {
+            config: self.config,
+            config_error: self.config_error,
+            mode: self.mode,
+            layers: self.layers.layer(layer),
+        }
+    }
+
+    /// Runs `setup` once for this execution environment and returns its state, shared by
+    /// reference with every invocation for the life of the process.
+    ///
+    /// If `setup` fails or panics, the error is posted to `/runtime/init/error` (outside
+    /// Lambda: printed) and returned; the caller should then end the process, which is
+    /// what returning it from `main` does.
+    pub async fn init<S: 'static, F, Fut, E>(&self, setup: F) -> Result<&'static S, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<S, E>>,
+        E: Into<Error>,
+    {
+        self.start().await?;
+        match guarded("init", setup)
+            .await
+            .and_then(|r| r.map_err(Into::into))
+        {
+            // Leaked on purpose: the state lives exactly as long as the environment, and a
+            // `'static` reference lets every invocation borrow it without reference counting.
+            Ok(state) => Ok(Box::leak(Box::new(state))),
+            Err(error) => Err(self.report_init_error(error).await),
+        }
+    }
+
+    /// Serves invocations with `handler` (wrapped in the added layers) until the Runtime API
+    /// says the environment is broken; outside Lambda, invokes it once (see
+    /// [`Runtime::from_env`]).
+    pub async fn run<H, E, R>(self, handler: H) -> Result<(), Error>
+    where
+        L: Layer<H>,
+        L::Service: Service<LambdaEvent<E>, Response = R>,
+        <L::Service as Service<LambdaEvent<E>>>::Error: Into<Error>,
+        E: DeserializeOwned,
+        R: Serialize,
+    {
+        self.start().await?;
+        let service = self.layers.service(handler);
+        match self.mode {
+            Mode::Lambda(endpoint) => serve(service, ApiClient::new(endpoint), self.config).await,
+            Mode::Cli(cli) => crate::local::invoke_once(service, cli, self.config).await,
+        }
+    }
+
+    /// What has to happen before init or the first poll: the command line is acted on,
+    /// and an unusable configuration is reported.
+    async fn start(&self) -> Result<(), Error> {
+        if let Mode::Cli(cli) = &self.mode {
+            cli.exit_unless_invoking();
+        }
+        match &self.config_error {
+            None => Ok(()),
+            Some(error) => {
+                let error = Error::new(error_type::CONFIG_INVALID, error.to_string());
+                Err(self.report_init_error(error).await)
+            }
+        }
+    }
+
+    async fn report_init_error(&self, error: Error) -> Error {
+        tracing::error!(
+            errorType = error.error_type(),
+            errorMessage = error.message(),
+            "initialization failed"
+        );
+        match &self.mode {
+            Mode::Lambda(endpoint) => {
+                let mut client = ApiClient::new(endpoint.clone());
+                match client.post_init_error(&error.to_body()).await {
+                    Ok(response) if response.status().is_success() => {}
+                    Ok(response) => tracing::warn!(
+                        status = response.status().as_u16(),
+                        "the Runtime API refused the init error"
+                    ),
+                    Err(post_error) => tracing::warn!(%post_error, "could not post the init error"),
+                }
+            }
+            Mode::Cli(_) => crate::local::print_error(&error),
+        }
+        error
+    }
+}
+
+/// The loop: one invocation at a time, until a fatal API error.
+async fn serve<S, E, R>(
+    mut service: S,
+    mut client: ApiClient,
+    config: Arc<Config>,
+) -> Result<(), Error>
+where
+    S: Service<LambdaEvent<E>, Response = R>,
+    S::Error: Into<Error>,
+    E: DeserializeOwned,
+    R: Serialize,
+{
+    if config.max_concurrency() > 1 {
+        tracing::warn!(
+            max_concurrency = config.max_concurrency(),
+            "AWS_LAMBDA_MAX_CONCURRENCY is above 1, but this runtime serves one invocation at a time"
+        );
+    }
+    loop {
+        let Some((context, payload)) = next_invocation(&mut client, &config).await? else {
+            continue;
+        };
+        set_trace_env(context.xray_trace_id());
+        let span = tracing::info_span!(
+            "invocation",
+            requestId = context.request_id(),
+            xrayTraceId = context.xray_trace_id()
+        );
+        let request_id = context.request_id().to_owned();
+        let invocation_id = context.invocation_id().map(str::to_owned);
+        let outcome = invoke(&mut service, &payload, context)
+            .instrument(span.clone())
+            .await;
+        answer(&mut client, &request_id, invocation_id.as_deref(), outcome)
+            .instrument(span)
+            .await?;
+    }
+}
+
+/// Polls until the API hands out an invocation. `Ok(None)` means it handed out one that
+/// cannot be answered (no request id); the caller polls again.
+async fn next_invocation(
+    client: &mut ApiClient,
+    config: &Arc<Config>,
+) -> Result<Option<(Context, Bytes)>, ApiError> {
+    let mut backoff = Backoff::default();
+    loop {
+        let response = client.next().await?;
+        if response.status() == StatusCode::OK {
+            return match context_from_headers(response.headers(), config, SystemTime::now()) {
+                Ok(context) => Ok(Some((context, response.into_body()))),
+                Err(missing) => {
+                    tracing::error!("{missing}; it cannot be answered, so Lambda will time it out");
+                    Ok(None)
+                }
+            };
+        }
+        let status = response.status();
+        let body = String::from_utf8_lossy(response.body()).into_owned();
+        let Some(delay) = backoff.next_delay() else {
+            return Err(ApiError::NextRefused {
+                status,
+                body,
+                attempts: backoff.failures(),
+            });
+        };
+        tracing::warn!(
+            status = status.as_u16(),
+            %body,
+            retry_in_ms = delay.as_millis() as u64,
+            "the Runtime API did not hand out an invocation; polling again"
+        );
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Posts the outcome of one invocation so that it ends in exactly one accepted answer.
+async fn answer(
+    client: &mut ApiClient,
+    request_id: &str,
+    invocation_id: Option<&str>,
+    outcome: Result<Bytes, Error>,
+) -> Result<(), ApiError> {
+    let error = match outcome {
+        Ok(body) if body.len() > MAX_RESPONSE_BYTES => response_too_large(body.len(), None),
+        Ok(body) => {
+            let size = body.len();
+            let response = client
+                .post_response(request_id, invocation_id, body)
+                .await?;
+            match response.status() {
+                status if status.is_success() => return Ok(()),
+                StatusCode::PAYLOAD_TOO_LARGE => response_too_large(size, Some(response.body())),
+                status => {
+                    log_refusal("response", status, response.body());
+                    return Ok(());
+                }
+            }
+        }
+        Err(error) => error,
+    };
+    tracing::error!(
+        errorType = error.error_type(),
+        errorMessage = error.message(),
+        "invocation failed"
+    );
+    let response = client
+        .post_error(request_id, invocation_id, &error.to_body())
+        .await?;
+    if !response.status().is_success() {
+        log_refusal("error", response.status(), response.body());
+    }
+    Ok(())
+}
+
+fn response_too_large(size: usize, api_said: Option<&Bytes>) -> Error {
+    let mut message = format!(
+        "the response is {size} bytes, above Lambda's limit of {MAX_RESPONSE_BYTES} bytes; \
+         return less, or stream the response"
+    );
+    if let Some(said) = api_said {
+        message.push_str(&format!(
+            " (the Runtime API said: {})",
+            String::from_utf8_lossy(said)
+        ));
+    }
+    Error::new(error_type::RESPONSE_TOO_LARGE, message)
+}
+
+/// 400 (unknown or answered id), 403 (wrong state), 410 (timed out): the invocation is
+/// over as far as Lambda is concerned; nothing useful can be posted instead.
+fn log_refusal(what: &str, status: StatusCode, body: &[u8]) {
+    tracing::warn!(
+        status = status.as_u16(),
+        body = %String::from_utf8_lossy(body),
+        "the Runtime API refused the {what} post; going on with the next invocation"
+    );
+}
+
+/// Sets `_X_AMZN_TRACE_ID`, as Lambda asks custom runtimes to do, for SDKs that read it.
+fn set_trace_env(trace_id: Option<&str>) {
+    const NAME: &str = "_X_AMZN_TRACE_ID";
+    // SAFETY: the loop is sequential: this runs between invocations, when no handler code
+    // of ours runs. Lambda's contract for single-concurrency runtimes requires the variable
+    // and every official runtime sets it the same way.
+    unsafe {
+        match trace_id {
+            Some(value) if !value.contains('\0') => std::env::set_var(NAME, value),
+            _ => std::env::remove_var(NAME),
+        }
+    }
+}

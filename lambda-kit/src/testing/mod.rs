@@ -1,0 +1,98 @@
+//! The testing kit (cargo feature `testing`): fake contexts, in-process invocation through
+//! the same path the runtime uses, and [`FakeRuntimeApi`], a real Runtime API server on
+//! 127.0.0.1 for end-to-end tests of a running loop.
+//!
+//! ```
+//! use lambda_kit::testing::{self, Outcome};
+//! use lambda_kit::{handler_fn, Context, Error};
+//!
+//! async fn double(n: u32, _ctx: Context) -> Result<u32, Error> {
+//!     Ok(n * 2)
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let outcome = testing::invoke(handler_fn(double), 21).await;
+//! assert_eq!(outcome, Outcome::Response(serde_json::json!(42)));
+//!
+//! let outcome = testing::invoke(handler_fn(double), "twenty-one").await;
+//! assert_eq!(outcome.expect_error().error_type, "Runtime.UnmarshalError");
+//! # });
+//! ```
+
+mod fake_api;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::Service;
+
+pub use fake_api::{
+    Answer, AnswerKind, FakeInvocation, FakeRuntimeApi, Fault, RecordedCall, Route,
+};
+
+use crate::context::{Context, ContextBuilder};
+use crate::error::{Error, ErrorBody};
+use crate::handler::LambdaEvent;
+
+/// A fake [`Context`] builder: random request id, 3 s remaining, a well-formed ARN and an
+/// unsampled trace header, each overridable.
+pub fn context() -> ContextBuilder {
+    Context::builder()
+}
+
+/// What Lambda would report for one invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The handler's encoded response, parsed back into JSON.
+    Response(serde_json::Value),
+    /// The error body Lambda would return.
+    Error(ErrorBody),
+}
+
+impl Outcome {
+    /// The response; panics with the error body if the invocation failed.
+    pub fn expect_response(self) -> serde_json::Value {
+        match self {
+            Outcome::Response(response) => response,
+            Outcome::Error(error) => {
+                panic!("expected a response, the invocation failed: {error:?}")
+            }
+        }
+    }
+
+    /// The error body; panics with the response if the invocation succeeded.
+    pub fn expect_error(self) -> ErrorBody {
+        match self {
+            Outcome::Error(error) => error,
+            Outcome::Response(response) => panic!("expected an error, got the response {response}"),
+        }
+    }
+}
+
+/// Invokes `handler` with `event` and a fake context through the runtime's own
+/// decode -> call -> encode -> error path.
+pub async fn invoke<S, E, R>(handler: S, event: impl Serialize) -> Outcome
+where
+    S: Service<LambdaEvent<E>, Response = R>,
+    S::Error: Into<Error>,
+    E: DeserializeOwned,
+    R: Serialize,
+{
+    let payload = serde_json::to_vec(&event).expect("the test event serializes to JSON");
+    invoke_raw(handler, &payload, context().build()).await
+}
+
+/// Invokes `handler` with raw payload bytes and the given context.
+pub async fn invoke_raw<S, E, R>(mut handler: S, payload: &[u8], context: Context) -> Outcome
+where
+    S: Service<LambdaEvent<E>, Response = R>,
+    S::Error: Into<Error>,
+    E: DeserializeOwned,
+    R: Serialize,
+{
+    match crate::invoke::invoke(&mut handler, payload, context).await {
+        Ok(bytes) => Outcome::Response(
+            serde_json::from_slice(&bytes).expect("the runtime encodes responses as JSON"),
+        ),
+        Err(error) => Outcome::Error(error.to_body()),
+    }
+}
