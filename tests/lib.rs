@@ -1,1 +1,75 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: run the real runtime loop in-process against a
+//! [`FakeRuntimeApi`], and count what it posted.
+
+use lambda_kit::testing::{FakeRuntimeApi, RecordedCall};
+use lambda_kit::tower::Service;
+use lambda_kit::{Config, Error, LambdaEvent, Runtime};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::task::JoinHandle;
+
+/// A configuration whose only setting is `AWS_LAMBDA_RUNTIME_API = runtime_api`.
+pub fn config_for(runtime_api: &str) -> Config {
+    Config::from_lookup(|name| (name == "AWS_LAMBDA_RUNTIME_API").then(|| runtime_api.to_owned()))
+        .expect("a valid configuration")
+}
+
+/// A handler the tests can run on a spawned task.
+pub trait TestHandler<E, R>:
+    Service<LambdaEvent<E>, Response = R, Error: Into<Error> + Send, Future: Send> + Send + 'static
+{
+}
+
+impl<H, E, R> TestHandler<E, R> for H where
+    H: Service<LambdaEvent<E>, Response = R, Error: Into<Error> + Send, Future: Send>
+        + Send
+        + 'static
+{
+}
+
+/// Starts the runtime loop serving `handler` from `runtime_api`, on the test's executor.
+pub fn spawn_runtime<E, R>(
+    runtime_api: &str,
+    handler: impl TestHandler<E, R>,
+) -> JoinHandle<Result<(), Error>>
+where
+    E: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+{
+    let runtime = Runtime::from_config(config_for(runtime_api)).expect("a runtime");
+    tokio::spawn(runtime.run(handler))
+}
+
+/// Starts a fake Runtime API and the runtime loop serving `handler` from it.
+pub async fn start<E, R>(
+    handler: impl TestHandler<E, R>,
+) -> (FakeRuntimeApi, JoinHandle<Result<(), Error>>)
+where
+    E: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+{
+    let api = FakeRuntimeApi::start()
+        .await
+        .expect("the fake Runtime API starts");
+    let runtime = spawn_runtime(&api.address(), handler);
+    (api, runtime)
+}
+
+/// The posts for `request_id` that the fake accepted (answered 202).
+pub fn accepted(calls: &[RecordedCall]) -> Vec<&RecordedCall> {
+    calls
+        .iter()
+        .filter(|call| call.status.is_some_and(|status| status.is_success()))
+        .collect()
+}
+
+/// Asserts that a post carries Lambda's error shape: the errorType header, and a body of
+/// exactly `{"errorType", "errorMessage"}`.
+pub fn assert_error_post(headers: &http::HeaderMap, body: &[u8], error_type: &str, message: &str) {
+    assert_eq!(headers["lambda-runtime-function-error-type"], error_type);
+    let body: serde_json::Value = serde_json::from_slice(body).expect("the error body is JSON");
+    assert_eq!(
+        body,
+        serde_json::json!({"errorType": error_type, "errorMessage": message})
+    );
+}

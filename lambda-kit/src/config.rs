@@ -248,14 +248,14 @@ mod tests {
 
     #[test]
     fn unreadable_memory_size_is_an_error_naming_the_variable() {
-        let error = config(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots")]).unwrap_err();
+        let error = config(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots")]).expect_err("an error");
         assert_eq!(error.name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
         assert!(error.to_string().contains("\"lots\""), "{error}");
     }
 
     #[test]
     fn zero_timeout_is_an_error() {
-        let error = config(&[("AWS_LAMBDA_FUNCTION_TIMEOUT", "0")]).unwrap_err();
+        let error = config(&[("AWS_LAMBDA_FUNCTION_TIMEOUT", "0")]).expect_err("an error");
         assert_eq!(error.name, "AWS_LAMBDA_FUNCTION_TIMEOUT");
     }
 }

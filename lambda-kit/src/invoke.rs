@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn decode_errors_name_the_failing_path() {
         let error = decode_event::<Order>(br#"{"id":"a","items":[{"amount":1},{"amount":"x"}]}"#)
-            .unwrap_err();
+            .expect_err("an error");
         assert_eq!(error.error_type(), error_type::UNMARSHAL);
         assert!(
             error.message().contains("`items[1].amount`"),
@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn trailing_garbage_is_a_decode_error() {
-        let error = decode_event::<serde_json::Value>(b"{} {}").unwrap_err();
+        let error = decode_event::<serde_json::Value>(b"{} {}").expect_err("an error");
         assert_eq!(error.error_type(), error_type::UNMARSHAL);
         assert!(error.message().contains("trailing"), "{}", error.message());
     }
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn serialize_failures_are_marshal_errors() {
-        let error = encode_response(&Unserializable).unwrap_err();
+        let error = encode_response(&Unserializable).expect_err("an error");
         assert_eq!(error.error_type(), error_type::MARSHAL);
         assert!(error.message().contains("no way"));
     }
@@ -160,7 +160,7 @@ mod tests {
         });
         let error = invoke(&mut service, b"{}", Context::builder().build())
             .await
-            .unwrap_err();
+            .expect_err("an error");
         assert_eq!(error.error_type(), error_type::PANIC);
         assert!(error.message().contains("boom"));
     }
@@ -174,7 +174,7 @@ mod tests {
         );
         let error = invoke(&mut service, b"{}", Context::builder().build())
             .await
-            .unwrap_err();
+            .expect_err("an error");
         assert_eq!(error.error_type(), error_type::PANIC);
         assert!(error.message().contains("eager 42"));
     }

@@ -63,6 +63,11 @@ pub use error::{Diagnostic, Error, ErrorBody, error_type};
 pub use handler::{HandlerFn, HandlerFnFuture, LambdaEvent, handler_fn};
 pub use runtime::Runtime;
 
+/// The README's example, compiled as a doc test so that it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// The async runtime lambda-kit runs on, for code that needs the same version.
 pub use tokio;
 /// The service traits handlers and layers are built from.

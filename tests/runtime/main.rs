@@ -1,1 +1,8 @@
-//! End-to-end tests of the runtime loop.
+//! End-to-end tests of the runtime loop: the real loop, in-process, against a real fake
+//! Runtime API over HTTP on 127.0.0.1.
+
+mod answers;
+mod api_faults;
+mod context_headers;
+mod handlers;
+mod init;

@@ -77,15 +77,18 @@ pub(crate) fn context_from_headers(
     if let Some(raw) = text(header::CLIENT_CONTEXT) {
         match parse_client_context(raw) {
             Some(client_context) => builder = builder.client_context(client_context),
-            None => tracing::warn!(%request_id, "ignoring a client context that is not JSON"),
+            None => {
+                tracing::warn!(%request_id, "ignoring a client context that is not a JSON object")
+            }
         }
     }
     if let Some(raw) = text(header::COGNITO_IDENTITY) {
-        match serde_json::from_str::<CognitoIdentity>(raw) {
-            Ok(identity) => builder = builder.identity(identity),
-            Err(error) => {
-                tracing::warn!(%request_id, %error, "ignoring an unreadable Cognito identity")
-            }
+        match json_object::<CognitoIdentity>(raw.as_bytes()) {
+            Some(identity) => builder = builder.identity(identity),
+            None => tracing::warn!(
+                %request_id,
+                "ignoring a Cognito identity that is not a JSON object"
+            ),
         }
     }
     if let Some(tenant_id) = text(header::TENANT_ID) {
@@ -109,10 +112,17 @@ fn parse_deadline(ms: &str, now: SystemTime) -> Option<SystemTime> {
 
 /// Lambda hands over the decoded JSON; cargo-lambda hands over the base64 the caller sent.
 fn parse_client_context(raw: &str) -> Option<ClientContext> {
-    serde_json::from_str(raw).ok().or_else(|| {
+    json_object(raw.as_bytes()).or_else(|| {
         let decoded = base64::engine::general_purpose::STANDARD.decode(raw).ok()?;
-        serde_json::from_slice(&decoded).ok()
+        json_object(&decoded)
     })
+}
+
+/// Reads a JSON object into `T`; derived structs would also accept an array, which no
+/// Lambda header carries.
+fn json_object<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Option<T> {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(raw).ok()?;
+    serde_json::from_value(serde_json::Value::Object(object)).ok()
 }
 
 #[cfg(test)]
@@ -197,9 +207,9 @@ mod tests {
 
     #[test]
     fn no_request_id_is_an_error() {
-        assert_eq!(parse(&[]).unwrap_err(), MissingRequestId);
+        assert_eq!(parse(&[]).expect_err("an error"), MissingRequestId);
         assert_eq!(
-            parse(&[(header::REQUEST_ID, "  ")]).unwrap_err(),
+            parse(&[(header::REQUEST_ID, "  ")]).expect_err("an error"),
             MissingRequestId
         );
     }
@@ -243,7 +253,7 @@ mod tests {
         let context = parse(&[
             (header::REQUEST_ID, "r"),
             (header::CLIENT_CONTEXT, "{not json"),
-            (header::COGNITO_IDENTITY, "[1,2]"),
+            (header::COGNITO_IDENTITY, "[]"),
         ])
         .expect("valid");
         assert_eq!(context.client_context(), None);

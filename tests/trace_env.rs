@@ -1,0 +1,24 @@
+//! `_X_AMZN_TRACE_ID` follows the current invocation. A test binary of its own, because
+//! the variable is process-global and other tests' loops would change it concurrently.
+
+use lambda_kit::testing::FakeInvocation;
+use lambda_kit::{Context, Error, handler_fn};
+use serde_json::{Value, json};
+
+async fn read_trace_env(_: Value, _: Context) -> Result<Value, Error> {
+    Ok(json!(std::env::var("_X_AMZN_TRACE_ID").ok()))
+}
+
+#[tokio::test]
+async fn the_trace_variable_is_set_per_invocation_and_cleared_when_absent() {
+    let (api, _runtime) = tests::start(handler_fn(read_trace_env)).await;
+    let traced = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    let id = api.push_invocation(
+        FakeInvocation::json(&json!({})).header("lambda-runtime-trace-id", traced),
+    );
+    assert_eq!(api.response_json(&id).await, json!(traced));
+    let id = api.push_invocation(
+        FakeInvocation::json(&json!({})).without_header("lambda-runtime-trace-id"),
+    );
+    assert_eq!(api.response_json(&id).await, Value::Null);
+}
