@@ -103,9 +103,7 @@ async fn unknown_arguments_and_missing_files_are_usage_errors() {
 #[tokio::test]
 async fn as_a_bootstrap_it_serves_invocations_and_exits_on_a_500() {
     let api = FakeRuntimeApi::start().await.expect("starts");
-    let child = hello()
-        .env("AWS_LAMBDA_RUNTIME_API", api.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "hello")
+    let child = Command::from(api.bootstrap_command(env!("CARGO_BIN_EXE_hello")))
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawns");
@@ -132,9 +130,11 @@ async fn as_a_bootstrap_it_serves_invocations_and_exits_on_a_500() {
 #[tokio::test]
 async fn an_unusable_configuration_is_an_init_error() {
     let api = FakeRuntimeApi::start().await.expect("starts");
-    let output = run(hello()
-        .env("AWS_LAMBDA_RUNTIME_API", api.url_with_prefix("/.rt/hello"))
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots"))
+    let output = run(
+        Command::from(api.bootstrap_command(env!("CARGO_BIN_EXE_hello")))
+            .env("AWS_LAMBDA_RUNTIME_API", api.url_with_prefix("/.rt/hello"))
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots"),
+    )
     .await;
     assert!(!output.status.success());
     let post = api.init_error().await;

@@ -41,6 +41,9 @@
 //! - [`events`]: typed events, one cargo feature per event source;
 //! - `testing` (feature `testing`): fake contexts, in-process invoke, a fake Runtime API.
 
+#[doc(hidden)]
+#[path = "macro_support.rs"]
+pub mod __private;
 mod config;
 mod context;
 mod error;
@@ -62,6 +65,11 @@ pub use context::{
 pub use error::{Diagnostic, Error, ErrorBody, error_type};
 pub use handler::{HandlerFn, HandlerFnFuture, LambdaEvent, handler_fn};
 pub use runtime::Runtime;
+
+/// Generates `main` for an async handler fn; see the `lambda-kit-macros` crate for the
+/// accepted forms, options and expansion.
+#[cfg(feature = "macros")]
+pub use lambda_kit_macros::handler;
 
 /// The README's example, compiled as a doc test so that it cannot go stale.
 #[cfg(doctest)]

@@ -4,33 +4,27 @@
 //! cargo run -p examples --bin hello -- --event '{"name":"Ada"}'
 //! ```
 
-use lambda_kit::{Context, Error, Runtime, handler_fn};
-use serde::{Deserialize, Serialize};
+use lambda_kit::{Context, Error};
 
 /// The event: `{"name": "Ada"}`, or `{}` to greet the world.
-#[derive(Deserialize)]
+#[derive(serde::Deserialize)]
 struct Request {
     name: Option<String>,
 }
 
 /// The response: `{"message": "Hello, Ada!"}`.
-#[derive(Serialize)]
+#[derive(serde::Serialize)]
 struct Response {
     message: String,
 }
 
+#[lambda_kit::handler]
 async fn hello(event: Request, ctx: Context) -> Result<Response, Error> {
     tracing::info!(
         remaining_ms = ctx.remaining_time().as_millis() as u64,
         "greeting"
     );
-    let name = event.name.as_deref().unwrap_or("world");
     Ok(Response {
-        message: format!("Hello, {name}!"),
+        message: format!("Hello, {}!", event.name.as_deref().unwrap_or("world")),
     })
-}
-
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    Runtime::from_env()?.run(handler_fn(hello)).await
 }

@@ -204,6 +204,23 @@ impl FakeRuntimeApi {
         format!("http://{}/{}", self.address, prefix.trim_matches('/'))
     }
 
+    /// A command that runs the bootstrap at `program` against this API, as Lambda would:
+    /// a clean environment (only `PATH` is kept) with `AWS_LAMBDA_RUNTIME_API`, the
+    /// function's name, version and memory size set. Add more with `.env(...)`; for tokio,
+    /// convert it with `tokio::process::Command::from`.
+    pub fn bootstrap_command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut command = std::process::Command::new(program);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", self.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "test")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .stdin(std::process::Stdio::null());
+        command
+    }
+
     /// Queues an invocation whose payload is `event` as JSON; returns its request id.
     pub fn push(&self, event: impl Serialize) -> String {
         self.push_invocation(FakeInvocation::json(&event))

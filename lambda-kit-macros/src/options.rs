@@ -1,0 +1,62 @@
+//! The attribute's options: `init = path`, `flavor = "..."`, `layers = [expr, ...]`.
+
+use syn::meta::ParseNestedMeta;
+use syn::{Expr, ExprArray, LitStr, Path};
+
+/// The executor the generated `main` builds.
+pub(crate) enum Flavor {
+    /// One thread; no cross-thread wake-ups per invocation (the default).
+    CurrentThread,
+    /// tokio's multi-thread scheduler, for handlers that spawn CPU-heavy tasks.
+    MultiThread,
+}
+
+/// What the attribute's arguments say.
+pub(crate) struct Options {
+    /// The function building the per-environment state.
+    pub(crate) init: Option<Path>,
+    /// The executor.
+    pub(crate) flavor: Flavor,
+    /// Tower layers, outermost first.
+    pub(crate) layers: Vec<Expr>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            init: None,
+            flavor: Flavor::CurrentThread,
+            layers: Vec::new(),
+        }
+    }
+}
+
+impl Options {
+    /// Reads one `name = value` argument.
+    pub(crate) fn parse_one(&mut self, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
+        if meta.path.is_ident("init") {
+            self.init = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("flavor") {
+            let flavor: LitStr = meta.value()?.parse()?;
+            self.flavor = match flavor.value().as_str() {
+                "current_thread" => Flavor::CurrentThread,
+                "multi_thread" => Flavor::MultiThread,
+                _ => {
+                    return Err(syn::Error::new(
+                        flavor.span(),
+                        "unknown flavor: expected \"current_thread\" (the default) or \"multi_thread\"",
+                    ));
+                }
+            };
+        } else if meta.path.is_ident("layers") {
+            let layers: ExprArray = meta.value()?.parse()?;
+            self.layers = layers.elems.into_iter().collect();
+        } else {
+            return Err(meta.error(
+                "unknown option: expected `init = setup_fn`, `flavor = \"multi_thread\"` \
+                 or `layers = [layer, ...]`",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,90 @@
+//! Every `#[lambda_kit::handler]` form, built as a bootstrap and run against the fake
+//! Runtime API.
+
+use lambda_kit::testing::FakeRuntimeApi;
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+fn spawn(api: &FakeRuntimeApi, program: &str) -> Child {
+    Command::from(api.bootstrap_command(program))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the bootstrap starts")
+}
+
+#[tokio::test]
+async fn event_only_with_a_unit_response_and_a_diagnostic_error() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let _child = spawn(&api, env!("CARGO_BIN_EXE_form-event-only"));
+    let ok = api.push(json!({}));
+    assert_eq!(api.response_json(&ok).await, serde_json::Value::Null);
+    let refused = api.push(json!({"refuse": "o-7"}));
+    let answer = api.answer(&refused).await;
+    assert_eq!(
+        answer.headers["lambda-runtime-function-error-type"],
+        "Order.Refused"
+    );
+    let error = api.error_answer(&refused).await;
+    assert_eq!(error.error_type, "Order.Refused");
+    assert_eq!(error.error_message, "order o-7 refused");
+}
+
+#[tokio::test]
+async fn owned_context_on_the_multi_thread_flavor_with_layers() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let _child = spawn(&api, env!("CARGO_BIN_EXE_form-context-owned"));
+    let id = api.push(json!({}));
+    assert_eq!(
+        api.response_json(&id).await,
+        json!({"outer": {"inner": {"requestId": id, "flavor": "MultiThread"}}})
+    );
+}
+
+#[tokio::test]
+async fn borrowed_context_on_the_current_thread_flavor() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let _child = spawn(&api, env!("CARGO_BIN_EXE_form-context-borrowed"));
+    for n in 0..3 {
+        let id = api.push(json!({"n": n}));
+        assert_eq!(
+            api.response_json(&id).await,
+            json!({"requestId": id, "event": {"n": n}, "flavor": "CurrentThread"})
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_plain_init_fn_runs_once() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let mut command = Command::from(api.bootstrap_command(env!("CARGO_BIN_EXE_form-init-sync")));
+    let _child = command
+        .env("GREETING", "Ahoy")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    for name in ["Ada", "Grace", "Edsger"] {
+        let id = api.push(json!({ "name": name }));
+        assert_eq!(
+            api.response_json(&id).await,
+            json!({"message": format!("Ahoy, {name}!"), "setups": 1})
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_init_fn_is_posted_and_the_process_exits_without_polling() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let status = spawn(&api, env!("CARGO_BIN_EXE_form-init-fails"))
+        .wait()
+        .await
+        .expect("exits");
+    assert!(!status.success());
+    let post = api.init_error().await;
+    tests::assert_error_post(
+        &post.headers,
+        &post.body,
+        "DatabaseUrlMissing",
+        "DATABASE_URL is not set",
+    );
+    assert_eq!(api.polls(), 0);
+}

@@ -1,0 +1,24 @@
+//! Form `(event) -> Result<(), E>` where `E` implements `Diagnostic`.
+
+use std::borrow::Cow;
+
+use lambda_kit::Diagnostic;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+#[error("order {0} refused")]
+struct Refused(String);
+
+impl Diagnostic for Refused {
+    fn error_type(&self) -> Cow<'_, str> {
+        "Order.Refused".into()
+    }
+}
+
+#[lambda_kit::handler]
+async fn accept(event: Value) -> Result<(), Refused> {
+    match event["refuse"].as_str() {
+        Some(order) => Err(Refused(order.to_owned())),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,8 @@
+use lambda_kit::{Context, Error};
+
+struct State;
+
+#[lambda_kit::handler(init = setup)]
+async fn hello(event: serde_json::Value, _ctx: &Context, _state: &State) -> Result<serde_json::Value, Error> {
+    Ok(event)
+}

@@ -1,0 +1,6 @@
+use lambda_kit::Error;
+
+#[lambda_kit::handler]
+async fn hello() -> Result<(), Error> {
+    Ok(())
+}
