@@ -80,6 +80,13 @@ async fn a_failed_invocation_prints_the_error_and_exits_1() {
             .contains("`name`"),
         "{error}"
     );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error_line = stderr
+        .lines()
+        .find(|line| line.contains("\tERROR\t"))
+        .expect("an ERROR line");
+    let request_id = error_line.split('\t').nth(1).expect("a request id column");
+    assert_eq!(request_id.len(), 36, "the error line names the invocation: {error_line}");
 }
 
 #[tokio::test]

@@ -4,7 +4,6 @@
 //! this one function, so what a test sees is what Lambda sees.
 
 use std::future::poll_fn;
-use std::panic::AssertUnwindSafe;
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -14,7 +13,7 @@ use tower::Service;
 use crate::context::Context;
 use crate::error::{Error, error_type};
 use crate::handler::LambdaEvent;
-use crate::panic::{guarded, panic_error};
+use crate::panic::{guarded, guarded_sync};
 
 /// Runs one invocation of `service` and returns the encoded response or the error to report.
 pub(crate) async fn invoke<S, E, R>(
@@ -84,17 +83,15 @@ where
 
 /// Serializes the response, reporting a failing (or panicking) `Serialize` impl.
 pub(crate) fn encode_response<R: Serialize>(response: &R) -> Result<Bytes, Error> {
-    let encoded = std::panic::catch_unwind(AssertUnwindSafe(|| serde_json::to_vec(response)));
-    match encoded {
-        Ok(Ok(bytes)) => Ok(Bytes::from(bytes)),
-        Ok(Err(error)) => Err(Error::new(
+    match guarded_sync("response serializer", || serde_json::to_vec(response))? {
+        Ok(bytes) => Ok(Bytes::from(bytes)),
+        Err(error) => Err(Error::new(
             error_type::MARSHAL,
             format!(
                 "could not serialize the response of type {}: {error}",
                 std::any::type_name::<R>()
             ),
         )),
-        Err(payload) => Err(panic_error("response serializer", payload.as_ref())),
     }
 }
 

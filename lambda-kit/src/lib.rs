@@ -51,8 +51,9 @@ pub mod events;
 mod handler;
 mod invoke;
 mod local;
-mod logging;
+pub mod logging;
 mod panic;
+mod random;
 pub mod runtime;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -159,9 +159,9 @@ where
         }
     };
     let context = Context::builder().config(config).build();
-    let span = tracing::info_span!("invocation", requestId = context.request_id());
+    let span = crate::runtime::invocation_span(&context, true);
     let outcome = invoke(&mut service, &payload, context)
-        .instrument(span)
+        .instrument(span.clone())
         .await;
     match outcome {
         Ok(response) => {
@@ -172,11 +172,13 @@ where
             Ok(())
         }
         Err(error) => {
-            tracing::error!(
-                errorType = error.error_type(),
-                errorMessage = error.message(),
-                "invocation failed"
-            );
+            span.in_scope(|| {
+                tracing::error!(
+                    errorType = error.error_type(),
+                    errorMessage = error.message(),
+                    "invocation failed"
+                )
+            });
             print_error(&error);
             std::process::exit(EXIT_FAILED);
         }

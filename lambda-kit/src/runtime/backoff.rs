@@ -1,6 +1,5 @@
 //! Bounded exponential backoff with jitter, for reconnecting and re-polling.
 
-use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 /// The first wait; doubled on each failure up to [`MAX_DELAY`].
@@ -28,7 +27,7 @@ impl Backoff {
             .min(MAX_DELAY);
         // Half fixed, half random: workers that failed together do not retry together.
         let half = ceiling / 2;
-        Some(half + half.mul_f64(random_fraction()))
+        Some(half + half.mul_f64(crate::random::fraction()))
     }
 
     /// How many failures in a row were recorded.
@@ -37,11 +36,6 @@ impl Backoff {
     }
 }
 
-/// A number in [0, 1) from the standard library's per-process random hash keys.
-fn random_fraction() -> f64 {
-    let bits = RandomState::new().hash_one(std::time::Instant::now());
-    (bits >> 11) as f64 / (1u64 << 53) as f64
-}
 
 #[cfg(test)]
 mod tests {

@@ -91,6 +91,7 @@ impl Runtime {
             Err(error) => (Config::local_defaults(), Some(error)),
         };
         crate::logging::init_default(&config);
+        crate::panic::install_hook();
         let mode = match Cli::parse(std::env::args_os().skip(1)) {
             Some(cli) => Mode::Cli(cli),
             None => match std::env::var("AWS_LAMBDA_RUNTIME_API") {
@@ -117,6 +118,7 @@ impl Runtime {
             )
         })?;
         let endpoint = Endpoint::parse(address)?;
+        crate::panic::install_hook();
         Ok(Runtime {
             config: Arc::new(config),
             config_error: None,
@@ -242,16 +244,13 @@ where
             "AWS_LAMBDA_MAX_CONCURRENCY is above 1, but this runtime serves one invocation at a time"
         );
     }
+    let mut cold_start = true;
     loop {
         let Some((context, payload)) = next_invocation(&mut client, &config).await? else {
             continue;
         };
         set_trace_env(context.xray_trace_id());
-        let span = tracing::info_span!(
-            "invocation",
-            requestId = context.request_id(),
-            xrayTraceId = context.xray_trace_id()
-        );
+        let span = invocation_span(&context, std::mem::replace(&mut cold_start, false));
         let request_id = context.request_id().to_owned();
         let invocation_id = context.invocation_id().map(str::to_owned);
         let outcome = invoke(&mut service, &payload, context)
@@ -261,6 +260,33 @@ where
             .instrument(span)
             .await?;
     }
+}
+
+/// The span every line logged during an invocation hangs off.
+///
+/// Its fields are the keys log lines carry (`requestId`, `xrayTraceId`, `function_arn`,
+/// `cold_start`, `tenantId`); `_trace_header` is the full X-Ray header for the X-Ray layer
+/// (fields starting with `_` are not logged). It is an ERROR span so that it exists at
+/// every log level: an ERROR line without its request id would be of little use.
+pub(crate) fn invocation_span(context: &Context, cold_start: bool) -> tracing::Span {
+    let header = context.xray_trace_id();
+    tracing::error_span!(
+        "invocation",
+        requestId = context.request_id(),
+        xrayTraceId = header.map(trace_root),
+        function_arn = context.invoked_function_arn(),
+        cold_start,
+        tenantId = context.tenant_id(),
+        _trace_header = header,
+    )
+}
+
+/// The `Root=` value of a trace header, or the whole header when it has none.
+fn trace_root(header: &str) -> &str {
+    header
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Root="))
+        .unwrap_or(header)
 }
 
 /// Polls until the API hands out an invocation. `Ok(None)` means it handed out one that

@@ -1,0 +1,327 @@
+//! The log layer: renders each event as one line (JSON or text) and writes it with one call.
+//!
+//! Per invocation (the runtime's `invocation` span) it keeps two decisions: whether DEBUG is
+//! sampled on, and, with debug buffering, the lines held back until the invocation logs an
+//! ERROR (they are then written before it) or ends (they are then dropped).
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Filter};
+use tracing_subscriber::registry::LookupSpan;
+
+use super::DebugBuffer;
+use super::fields::{FieldValue, Fields, push_json_str, push_json_value};
+use crate::config::LogFormat;
+
+/// Keys the runtime puts on the invocation span; text lines show the request id in its own
+/// column and leave the rest to JSON.
+const CONTEXT_KEYS: [&str; 7] = [
+    "requestId",
+    "xrayTraceId",
+    "function_arn",
+    "cold_start",
+    "service",
+    "function_name",
+    "function_memory_size",
+];
+
+/// What the layer and its filter share.
+pub(crate) struct Settings {
+    pub(crate) format: LogFormat,
+    pub(crate) targets: Targets,
+    /// The most verbose level sampling or buffering may need (OFF when neither is on).
+    pub(crate) headroom: LevelFilter,
+    pub(crate) sample_rate: f64,
+    pub(crate) buffer: Option<DebugBuffer>,
+    /// `service`, `function_name`, `function_memory_size`: on every line.
+    pub(crate) static_fields: Fields,
+}
+
+/// The layer that writes log lines.
+pub(crate) struct LogLayer<W> {
+    settings: Arc<Settings>,
+    writer: W,
+}
+
+/// The filter in front of [`LogLayer`]: lets through what the level allows, what sampling or
+/// buffering may need, and always the invocation span.
+pub(crate) struct LogFilter {
+    settings: Arc<Settings>,
+}
+
+/// Per-invocation state, kept in the invocation span's extensions.
+struct InvocationLog {
+    debug_sampled: bool,
+    buffer: Option<LineBuffer>,
+}
+
+/// Lines held back for one invocation, oldest first, bounded in bytes.
+struct LineBuffer {
+    lines: VecDeque<Vec<u8>>,
+    bytes: usize,
+    max_bytes: usize,
+    evicted: usize,
+}
+
+enum Fate {
+    Write,
+    Hold,
+    Drop,
+}
+
+impl<W> LogLayer<W> {
+    pub(crate) fn new(settings: Settings, writer: W) -> (Self, LogFilter) {
+        let settings = Arc::new(settings);
+        let filter = LogFilter {
+            settings: Arc::clone(&settings),
+        };
+        (LogLayer { settings, writer }, filter)
+    }
+}
+
+/// The runtime's per-invocation span.
+pub(crate) fn is_invocation_span(metadata: &Metadata<'_>) -> bool {
+    metadata.is_span() && metadata.name() == "invocation" && metadata.target().starts_with("lambda_kit")
+}
+
+impl<S> Filter<S> for LogFilter {
+    fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        is_invocation_span(metadata)
+            || self.settings.targets.would_enable(metadata.target(), metadata.level())
+            || *metadata.level() <= self.settings.headroom
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        let configured = <Targets as Filter<S>>::max_level_hint(&self.settings.targets);
+        // The invocation span is an ERROR span, so ERROR keeps it alive whatever the level.
+        Some(
+            configured
+                .unwrap_or(LevelFilter::TRACE)
+                .max(self.settings.headroom)
+                .max(LevelFilter::ERROR),
+        )
+    }
+}
+
+impl<S, W> tracing_subscriber::Layer<S> for LogLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = Fields::default();
+        attributes.record(&mut fields);
+        let mut extensions = span.extensions_mut();
+        extensions.insert(fields);
+        if is_invocation_span(attributes.metadata()) {
+            let settings = &self.settings;
+            extensions.insert(InvocationLog {
+                debug_sampled: settings.sample_rate > 0.0
+                    && crate::random::fraction() < settings.sample_rate,
+                buffer: settings.buffer.map(|buffer| LineBuffer {
+                    lines: VecDeque::new(),
+                    bytes: 0,
+                    max_bytes: buffer.max_bytes,
+                    evicted: 0,
+                }),
+            });
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            if let Some(fields) = span.extensions_mut().get_mut::<Fields>() {
+                values.record(fields);
+            }
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let metadata = event.metadata();
+        let level = *metadata.level();
+        let mut fields = Fields::default();
+        let mut invocation = None;
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                let extensions = span.extensions();
+                if let Some(span_fields) = extensions.get::<Fields>() {
+                    fields.extend_from(span_fields);
+                }
+                if extensions.get::<InvocationLog>().is_some() {
+                    invocation = Some(span.id());
+                }
+            }
+        }
+        let invocation_span = invocation.as_ref().and_then(|id| ctx.span(id));
+        let mut invocation_extensions = invocation_span.as_ref().map(|span| span.extensions_mut());
+        let mut state = invocation_extensions
+            .as_mut()
+            .and_then(|extensions| extensions.get_mut::<InvocationLog>());
+
+        let fate = self.fate(metadata, state.as_deref());
+        if matches!(fate, Fate::Drop) {
+            return;
+        }
+        let mut event_fields = Fields::default();
+        event.record(&mut event_fields);
+        fields.extend_from(&event_fields);
+        let line = self.render(level, metadata.target(), event_fields.message.as_deref(), &fields);
+        match fate {
+            Fate::Hold => {
+                if let Some(buffer) = state.as_mut().and_then(|state| state.buffer.as_mut()) {
+                    buffer.push(line);
+                }
+            }
+            Fate::Write => {
+                if level == Level::ERROR {
+                    if let Some(buffer) = state.as_mut().and_then(|state| state.buffer.as_mut()) {
+                        self.flush_buffer(metadata, buffer, &fields);
+                    }
+                }
+                self.write(metadata, &line);
+            }
+            Fate::Drop => {}
+        }
+    }
+}
+
+impl<W> LogLayer<W>
+where
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn fate(&self, metadata: &Metadata<'_>, invocation: Option<&InvocationLog>) -> Fate {
+        let level = metadata.level();
+        if self.settings.targets.would_enable(metadata.target(), level) {
+            return Fate::Write;
+        }
+        let Some(invocation) = invocation else {
+            return Fate::Drop;
+        };
+        if invocation.debug_sampled && *level <= LevelFilter::DEBUG {
+            return Fate::Write;
+        }
+        match (&invocation.buffer, self.settings.buffer) {
+            (Some(_), Some(buffer)) if *level <= buffer.level => Fate::Hold,
+            _ => Fate::Drop,
+        }
+    }
+
+    fn write(&self, metadata: &Metadata<'_>, line: &[u8]) {
+        // One call per line, so concurrent writers never interleave within a line. A log
+        // line that cannot be written has nowhere better to go.
+        let _ = self.writer.make_writer_for(metadata).write_all(line);
+    }
+
+    fn flush_buffer(&self, metadata: &Metadata<'_>, buffer: &mut LineBuffer, fields: &Fields) {
+        if buffer.evicted > 0 {
+            let note = format!(
+                "{} buffered debug lines were dropped because the buffer was full; \
+                 raise its size to keep them",
+                buffer.evicted
+            );
+            let line = self.render(Level::WARN, "lambda_kit::logging", Some(&note), fields);
+            self.write(metadata, &line);
+        }
+        for line in buffer.lines.drain(..) {
+            self.write(metadata, &line);
+        }
+        buffer.bytes = 0;
+        buffer.evicted = 0;
+    }
+
+    fn render(&self, level: Level, target: &str, message: Option<&str>, fields: &Fields) -> Vec<u8> {
+        let mut all = fields.clone();
+        for (name, value) in &self.settings.static_fields.entries {
+            if all.get(name).is_none() {
+                all.set(name, value.clone());
+            }
+        }
+        match self.settings.format {
+            LogFormat::Json => render_json(level, target, message, &all),
+            LogFormat::Text => render_text(level, message, &all),
+        }
+    }
+}
+
+impl LineBuffer {
+    fn push(&mut self, line: Vec<u8>) {
+        self.bytes += line.len();
+        self.lines.push_back(line);
+        while self.bytes > self.max_bytes {
+            let Some(oldest) = self.lines.pop_front() else { break };
+            self.bytes -= oldest.len();
+            self.evicted += 1;
+        }
+    }
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::TRACE => "TRACE",
+        Level::DEBUG => "DEBUG",
+        Level::INFO => "INFO",
+        Level::WARN => "WARN",
+        Level::ERROR => "ERROR",
+    }
+}
+
+fn timestamp() -> humantime::Rfc3339Timestamp {
+    humantime::format_rfc3339_millis(SystemTime::now())
+}
+
+/// `{"timestamp","level","message", span and event fields..., "target", static fields}`.
+fn render_json(level: Level, target: &str, message: Option<&str>, fields: &Fields) -> Vec<u8> {
+    let mut line = Vec::with_capacity(256);
+    line.extend_from_slice(b"{\"timestamp\":\"");
+    line.extend_from_slice(timestamp().to_string().as_bytes());
+    line.extend_from_slice(b"\",\"level\":\"");
+    line.extend_from_slice(level_name(level).as_bytes());
+    line.extend_from_slice(b"\",\"message\":");
+    push_json_str(&mut line, message.unwrap_or_default());
+    for (name, value) in &fields.entries {
+        if matches!(*name, "timestamp" | "level" | "message" | "target") || name.starts_with('_') {
+            continue;
+        }
+        line.push(b',');
+        push_json_str(&mut line, name);
+        line.push(b':');
+        push_json_value(&mut line, value);
+    }
+    line.extend_from_slice(b",\"target\":");
+    push_json_str(&mut line, target);
+    line.extend_from_slice(b"}\n");
+    line
+}
+
+/// `timestamp<TAB>requestId<TAB>LEVEL<TAB>message key=value ...`, as managed runtimes
+/// lay out text lines; `-` stands in for the request id outside an invocation.
+fn render_text(level: Level, message: Option<&str>, fields: &Fields) -> Vec<u8> {
+    let request_id = match fields.get("requestId") {
+        Some(FieldValue::Str(id)) => id.as_str(),
+        _ => "-",
+    };
+    let mut line = format!(
+        "{}\t{request_id}\t{}\t{}",
+        timestamp(),
+        level_name(level),
+        message.unwrap_or_default()
+    );
+    for (name, value) in &fields.entries {
+        if !CONTEXT_KEYS.contains(name) && !name.starts_with('_') {
+            line.push_str(&format!(" {name}={value}"));
+        }
+    }
+    // A text line must stay one line: embedded newlines would split it in CloudWatch.
+    let mut line = line.replace('\n', "\\n");
+    line.push('\n');
+    line.into_bytes()
+}

@@ -1,0 +1,280 @@
+//! Log lines as Lambda reads them: keys, levels, formats, sampling and debug buffering,
+//! captured from the real loop serving invocations from the fake Runtime API.
+
+use std::sync::{Arc, Mutex};
+
+use lambda_kit::logging::{DebugBuffer, Logging};
+use lambda_kit::testing::{FakeInvocation, FakeRuntimeApi};
+use lambda_kit::{Config, Context, Error, LogFormat, Runtime, handler_fn};
+use serde_json::{Value, json};
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// Everything the log layer wrote.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("lock").clone()).expect("UTF-8 lines")
+    }
+
+    fn json_lines(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+            .collect()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn config(api: &FakeRuntimeApi, vars: &[(&str, &str)]) -> Config {
+    let address = api.address();
+    Config::from_lookup(|name| {
+        if name == "AWS_LAMBDA_RUNTIME_API" {
+            return Some(address.clone());
+        }
+        vars.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_string())
+    })
+    .expect("valid config")
+}
+
+/// Starts the loop with `logging` installed for this test's thread only.
+async fn serve<F, Fut>(
+    vars: &[(&str, &str)],
+    configure: impl FnOnce(Logging) -> Logging,
+    handler: F,
+) -> (FakeRuntimeApi, Captured, tracing::subscriber::DefaultGuard)
+where
+    F: FnMut(Value, Context) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Value, Error>> + Send + 'static,
+{
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let config = config(&api, vars);
+    let lookup_vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let logging = configure(Logging::from_lookup(&config, |name| {
+        lookup_vars.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone())
+    }));
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry().with(logging.layer_with_writer(captured.clone()));
+    let guard = tracing::subscriber::set_default(subscriber);
+    let runtime = Runtime::from_config(config).expect("runtime");
+    tokio::spawn(runtime.run(handler_fn(handler)));
+    (api, captured, guard)
+}
+
+async fn charge(event: Value, _: Context) -> Result<Value, Error> {
+    tracing::debug!(step = "validate", "checking the order");
+    tracing::info!(order_id = 7, amount = 12.5, express = true, "charging");
+    if event["fail"] == true {
+        return Err(Error::new("Payment.Declined", "card declined"));
+    }
+    Ok(json!("ok"))
+}
+
+#[tokio::test]
+async fn json_lines_carry_lambda_and_powertools_keys() {
+    let vars = [("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("AWS_LAMBDA_FUNCTION_NAME", "orders"), ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"), ("POWERTOOLS_SERVICE_NAME", "payments")];
+    let (api, captured, _guard) = serve(&vars, |logging| logging, charge).await;
+    let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    let first = api.push_invocation(FakeInvocation::json(&json!({})).header("lambda-runtime-trace-id", trace));
+    api.answer(&first).await;
+    let second = api.push(json!({}));
+    api.answer(&second).await;
+
+    let lines: Vec<Value> = captured.json_lines().into_iter().filter(|line| line["message"] == "charging").collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let line = &lines[0];
+    let timestamp = line["timestamp"].as_str().expect("timestamp");
+    assert!(
+        timestamp.len() == 24 && timestamp.ends_with('Z') && timestamp.as_bytes()[19] == b'.',
+        "RFC 3339 UTC with milliseconds: {timestamp}"
+    );
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["requestId"], first);
+    assert_eq!(line["xrayTraceId"], "1-5759e988-bd862e3fe1be46a994272793");
+    assert_eq!(line["function_arn"], "arn:aws:lambda:us-east-1:123456789012:function:test");
+    assert_eq!(line["cold_start"], true);
+    assert_eq!(line["order_id"], 7);
+    assert_eq!(line["amount"], 12.5);
+    assert_eq!(line["express"], true);
+    assert_eq!(line["service"], "payments");
+    assert_eq!(line["function_name"], "orders");
+    assert_eq!(line["function_memory_size"], 256);
+    assert!(line["target"].as_str().expect("target").starts_with("logging"));
+    assert!(line.get("_trace_header").is_none(), "internal fields are not logged");
+    assert!(line.get("span").is_none() && line.get("fields").is_none(), "keys are flat");
+    assert_eq!(lines[1]["cold_start"], false);
+    assert_eq!(lines[1]["requestId"], second);
+    assert!(captured.json_lines().iter().all(|line| line["level"] != "DEBUG"));
+}
+
+#[tokio::test]
+async fn a_handler_error_is_logged_once_at_error_with_its_request_id() {
+    let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "json")], |l| l, charge).await;
+    let id = api.push(json!({"fail": true}));
+    api.answer(&id).await;
+    let errors: Vec<Value> = captured.json_lines().into_iter().filter(|line| line["level"] == "ERROR").collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["requestId"], id);
+    assert_eq!(errors[0]["errorType"], "Payment.Declined");
+    assert_eq!(errors[0]["errorMessage"], "card declined");
+}
+
+#[tokio::test]
+async fn a_panic_is_logged_once_with_its_location() {
+    let panics = |_: Value, _: Context| async move {
+        if true {
+            panic!("index out of range");
+        }
+        Ok::<Value, Error>(Value::Null)
+    };
+    let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "json")], |l| l, panics).await;
+    let id = api.push(json!({}));
+    let posted = api.error_answer(&id).await;
+    assert!(posted.error_message.contains("logging.rs:"), "{}", posted.error_message);
+    let errors: Vec<Value> = captured.json_lines().into_iter().filter(|line| line["level"] == "ERROR").collect();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["errorType"], "Runtime.Panic");
+    assert_eq!(errors[0]["requestId"], id);
+}
+
+#[tokio::test]
+async fn the_lambda_level_filters_and_error_lines_keep_their_request_id() {
+    let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("AWS_LAMBDA_LOG_LEVEL", "ERROR")], |l| l, charge).await;
+    let ok = api.push(json!({}));
+    api.answer(&ok).await;
+    let failed = api.push(json!({"fail": true}));
+    api.answer(&failed).await;
+    let lines = captured.json_lines();
+    assert_eq!(lines.len(), 1, "only the ERROR line: {lines:?}");
+    assert_eq!(lines[0]["requestId"], failed);
+}
+
+#[tokio::test]
+async fn rust_log_directives_apply_per_target() {
+    let vars = [("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("RUST_LOG", "warn,logging=debug")];
+    let (api, captured, _guard) = serve(&vars, |l| l, charge).await;
+    let id = api.push(json!({}));
+    api.answer(&id).await;
+    let messages: Vec<Value> = captured.json_lines().iter().map(|line| line["message"].clone()).collect();
+    assert!(messages.contains(&json!("checking the order")), "{messages:?}");
+    assert!(messages.contains(&json!("charging")));
+}
+
+#[tokio::test]
+async fn text_lines_are_tab_separated_like_managed_runtimes() {
+    let (api, captured, _guard) = serve(&[], |l| l, charge).await;
+    let id = api.push(json!({}));
+    api.answer(&id).await;
+    let text = captured.text();
+    let line = text.lines().find(|line| line.contains("charging")).expect("a charging line");
+    let columns: Vec<&str> = line.split('\t').collect();
+    assert_eq!(columns.len(), 4, "{line}");
+    assert!(columns[0].ends_with('Z'));
+    assert_eq!(columns[1], id);
+    assert_eq!(columns[2], "INFO");
+    assert_eq!(columns[3], "charging order_id=7 amount=12.5 express=true");
+}
+
+#[tokio::test]
+async fn sampling_turns_debug_on_for_the_sampled_share() {
+    let vars = [("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("POWERTOOLS_LOGGER_SAMPLE_RATE", "1")];
+    let (api, captured, _guard) = serve(&vars, |l| l, charge).await;
+    let id = api.push(json!({}));
+    api.answer(&id).await;
+    let debug: Vec<Value> = captured.json_lines().into_iter().filter(|line| line["level"] == "DEBUG").collect();
+    assert_eq!(debug.len(), 1);
+    assert_eq!(debug[0]["requestId"], id);
+
+    let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")], |l| l.sample_rate(0.0), charge).await;
+    let id = api.push(json!({}));
+    api.answer(&id).await;
+    assert!(captured.json_lines().iter().all(|line| line["level"] != "DEBUG"));
+}
+
+#[tokio::test]
+async fn buffered_debug_lines_are_written_only_when_the_invocation_fails() {
+    let buffer = DebugBuffer { level: LevelFilter::DEBUG, max_bytes: 64 * 1024 };
+    let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")], |l| l.debug_buffer(buffer), charge).await;
+    let ok = api.push(json!({}));
+    api.answer(&ok).await;
+    assert!(captured.json_lines().iter().all(|line| line["level"] != "DEBUG"), "dropped on success");
+
+    let failed = api.push(json!({"fail": true}));
+    api.answer(&failed).await;
+    let lines: Vec<Value> = captured.json_lines().into_iter().filter(|line| line["requestId"] == failed).collect();
+    let levels: Vec<&str> = lines.iter().map(|line| line["level"].as_str().expect("level")).collect();
+    assert_eq!(levels, ["INFO", "DEBUG", "ERROR"], "the held line is written before the error: {lines:?}");
+    assert_eq!(lines[1]["message"], "checking the order");
+}
+
+#[tokio::test]
+async fn a_full_debug_buffer_drops_the_oldest_lines_and_says_so() {
+    let chatty = |_: Value, _: Context| async move {
+        for n in 0..50 {
+            tracing::debug!(n, "detail {n} of a long story");
+        }
+        Err::<Value, _>(Error::new("Test.Failure", "failed"))
+    };
+    let buffer = DebugBuffer { level: LevelFilter::DEBUG, max_bytes: 2_000 };
+    let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")], |l| l.debug_buffer(buffer), chatty).await;
+    let id = api.push(json!({}));
+    api.answer(&id).await;
+    let lines = captured.json_lines();
+    let warning = lines.iter().find(|line| line["level"] == "WARN").expect("an eviction warning");
+    assert!(warning["message"].as_str().expect("text").contains("dropped"));
+    let kept: Vec<u64> = lines.iter().filter(|line| line["level"] == "DEBUG").map(|line| line["n"].as_u64().expect("n")).collect();
+    assert!(!kept.is_empty() && kept.len() < 50, "{kept:?}");
+    assert_eq!(*kept.last().expect("newest kept"), 49, "the newest lines are kept");
+    let written: usize = captured.text().lines().filter(|l| l.contains("\"DEBUG\"")).map(|l| l.len() + 1).sum();
+    assert!(written <= 2_000);
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("charge failed")]
+struct ChargeFailed(#[source] std::io::Error);
+
+#[tokio::test]
+async fn errors_are_logged_with_their_source_chain() {
+    let logs_error = |_: Value, _: Context| async move {
+        let error = ChargeFailed(std::io::Error::other("connection reset"));
+        tracing::warn!(error = &error as &dyn std::error::Error, "retrying");
+        Ok::<Value, Error>(Value::Null)
+    };
+    let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")], |l| l, logs_error).await;
+    let id = api.push(json!({}));
+    api.answer(&id).await;
+    let line = captured.json_lines().into_iter().find(|line| line["message"] == "retrying").expect("logged");
+    assert_eq!(line["error"], "charge failed: connection reset");
+}
+
+#[test]
+fn lines_outside_an_invocation_have_no_request_id() {
+    let captured = Captured::default();
+    let logging = Logging::from_lookup(&Config::local_defaults(), |_| None).format(LogFormat::Json);
+    let subscriber = tracing_subscriber::registry().with(logging.layer_with_writer(captured.clone()));
+    tracing::subscriber::with_default(subscriber, || tracing::info!("starting up"));
+    let lines = captured.json_lines();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].get("requestId").is_none());
+    assert_eq!(lines[0]["service"], "service_undefined");
+}
