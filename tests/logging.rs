@@ -22,7 +22,9 @@ impl Captured {
     fn json_lines(&self) -> Vec<Value> {
         self.text()
             .lines()
-            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+            })
             .collect()
     }
 }
@@ -52,7 +54,9 @@ fn config(api: &FakeRuntimeApi, vars: &[(&str, &str)]) -> Config {
         if name == "AWS_LAMBDA_RUNTIME_API" {
             return Some(address.clone());
         }
-        vars.iter().find(|(key, _)| *key == name).map(|(_, value)| value.to_string())
+        vars.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string())
     })
     .expect("valid config")
 }
@@ -69,12 +73,19 @@ where
 {
     let api = FakeRuntimeApi::start().await.expect("starts");
     let config = config(&api, vars);
-    let lookup_vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let lookup_vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let logging = configure(Logging::from_lookup(&config, |name| {
-        lookup_vars.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone())
+        lookup_vars
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
     }));
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::registry().with(logging.layer_with_writer(captured.clone()));
+    let subscriber =
+        tracing_subscriber::registry().with(logging.layer_with_writer(captured.clone()));
     let guard = tracing::subscriber::set_default(subscriber);
     let runtime = Runtime::from_config(config).expect("runtime");
     tokio::spawn(runtime.run(handler_fn(handler)));
@@ -92,15 +103,25 @@ async fn charge(event: Value, _: Context) -> Result<Value, Error> {
 
 #[tokio::test]
 async fn json_lines_carry_lambda_and_powertools_keys() {
-    let vars = [("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("AWS_LAMBDA_FUNCTION_NAME", "orders"), ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"), ("POWERTOOLS_SERVICE_NAME", "payments")];
+    let vars = [
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "orders"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+        ("POWERTOOLS_SERVICE_NAME", "payments"),
+    ];
     let (api, captured, _guard) = serve(&vars, |logging| logging, charge).await;
     let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
-    let first = api.push_invocation(FakeInvocation::json(&json!({})).header("lambda-runtime-trace-id", trace));
+    let first = api
+        .push_invocation(FakeInvocation::json(&json!({})).header("lambda-runtime-trace-id", trace));
     api.answer(&first).await;
     let second = api.push(json!({}));
     api.answer(&second).await;
 
-    let lines: Vec<Value> = captured.json_lines().into_iter().filter(|line| line["message"] == "charging").collect();
+    let lines: Vec<Value> = captured
+        .json_lines()
+        .into_iter()
+        .filter(|line| line["message"] == "charging")
+        .collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
     let line = &lines[0];
     let timestamp = line["timestamp"].as_str().expect("timestamp");
@@ -111,7 +132,10 @@ async fn json_lines_carry_lambda_and_powertools_keys() {
     assert_eq!(line["level"], "INFO");
     assert_eq!(line["requestId"], first);
     assert_eq!(line["xrayTraceId"], "1-5759e988-bd862e3fe1be46a994272793");
-    assert_eq!(line["function_arn"], "arn:aws:lambda:us-east-1:123456789012:function:test");
+    assert_eq!(
+        line["function_arn"],
+        "arn:aws:lambda:us-east-1:123456789012:function:test"
+    );
     assert_eq!(line["cold_start"], true);
     assert_eq!(line["order_id"], 7);
     assert_eq!(line["amount"], 12.5);
@@ -119,12 +143,28 @@ async fn json_lines_carry_lambda_and_powertools_keys() {
     assert_eq!(line["service"], "payments");
     assert_eq!(line["function_name"], "orders");
     assert_eq!(line["function_memory_size"], 256);
-    assert!(line["target"].as_str().expect("target").starts_with("logging"));
-    assert!(line.get("_trace_header").is_none(), "internal fields are not logged");
-    assert!(line.get("span").is_none() && line.get("fields").is_none(), "keys are flat");
+    assert!(
+        line["target"]
+            .as_str()
+            .expect("target")
+            .starts_with("logging")
+    );
+    assert!(
+        line.get("_trace_header").is_none(),
+        "internal fields are not logged"
+    );
+    assert!(
+        line.get("span").is_none() && line.get("fields").is_none(),
+        "keys are flat"
+    );
     assert_eq!(lines[1]["cold_start"], false);
     assert_eq!(lines[1]["requestId"], second);
-    assert!(captured.json_lines().iter().all(|line| line["level"] != "DEBUG"));
+    assert!(
+        captured
+            .json_lines()
+            .iter()
+            .all(|line| line["level"] != "DEBUG")
+    );
 }
 
 #[tokio::test]
@@ -132,7 +172,11 @@ async fn a_handler_error_is_logged_once_at_error_with_its_request_id() {
     let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "json")], |l| l, charge).await;
     let id = api.push(json!({"fail": true}));
     api.answer(&id).await;
-    let errors: Vec<Value> = captured.json_lines().into_iter().filter(|line| line["level"] == "ERROR").collect();
+    let errors: Vec<Value> = captured
+        .json_lines()
+        .into_iter()
+        .filter(|line| line["level"] == "ERROR")
+        .collect();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0]["requestId"], id);
     assert_eq!(errors[0]["errorType"], "Payment.Declined");
@@ -150,8 +194,16 @@ async fn a_panic_is_logged_once_with_its_location() {
     let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "json")], |l| l, panics).await;
     let id = api.push(json!({}));
     let posted = api.error_answer(&id).await;
-    assert!(posted.error_message.contains("logging.rs:"), "{}", posted.error_message);
-    let errors: Vec<Value> = captured.json_lines().into_iter().filter(|line| line["level"] == "ERROR").collect();
+    assert!(
+        posted.error_message.contains("logging.rs:"),
+        "{}",
+        posted.error_message
+    );
+    let errors: Vec<Value> = captured
+        .json_lines()
+        .into_iter()
+        .filter(|line| line["level"] == "ERROR")
+        .collect();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["errorType"], "Runtime.Panic");
     assert_eq!(errors[0]["requestId"], id);
@@ -159,7 +211,15 @@ async fn a_panic_is_logged_once_with_its_location() {
 
 #[tokio::test]
 async fn the_lambda_level_filters_and_error_lines_keep_their_request_id() {
-    let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("AWS_LAMBDA_LOG_LEVEL", "ERROR")], |l| l, charge).await;
+    let (api, captured, _guard) = serve(
+        &[
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "ERROR"),
+        ],
+        |l| l,
+        charge,
+    )
+    .await;
     let ok = api.push(json!({}));
     api.answer(&ok).await;
     let failed = api.push(json!({"fail": true}));
@@ -171,12 +231,22 @@ async fn the_lambda_level_filters_and_error_lines_keep_their_request_id() {
 
 #[tokio::test]
 async fn rust_log_directives_apply_per_target() {
-    let vars = [("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("RUST_LOG", "warn,logging=debug")];
+    let vars = [
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ("RUST_LOG", "warn,logging=debug"),
+    ];
     let (api, captured, _guard) = serve(&vars, |l| l, charge).await;
     let id = api.push(json!({}));
     api.answer(&id).await;
-    let messages: Vec<Value> = captured.json_lines().iter().map(|line| line["message"].clone()).collect();
-    assert!(messages.contains(&json!("checking the order")), "{messages:?}");
+    let messages: Vec<Value> = captured
+        .json_lines()
+        .iter()
+        .map(|line| line["message"].clone())
+        .collect();
+    assert!(
+        messages.contains(&json!("checking the order")),
+        "{messages:?}"
+    );
     assert!(messages.contains(&json!("charging")));
 }
 
@@ -186,7 +256,10 @@ async fn text_lines_are_tab_separated_like_managed_runtimes() {
     let id = api.push(json!({}));
     api.answer(&id).await;
     let text = captured.text();
-    let line = text.lines().find(|line| line.contains("charging")).expect("a charging line");
+    let line = text
+        .lines()
+        .find(|line| line.contains("charging"))
+        .expect("a charging line");
     let columns: Vec<&str> = line.split('\t').collect();
     assert_eq!(columns.len(), 4, "{line}");
     assert!(columns[0].ends_with('Z'));
@@ -197,33 +270,75 @@ async fn text_lines_are_tab_separated_like_managed_runtimes() {
 
 #[tokio::test]
 async fn sampling_turns_debug_on_for_the_sampled_share() {
-    let vars = [("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("POWERTOOLS_LOGGER_SAMPLE_RATE", "1")];
+    let vars = [
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ("POWERTOOLS_LOGGER_SAMPLE_RATE", "1"),
+    ];
     let (api, captured, _guard) = serve(&vars, |l| l, charge).await;
     let id = api.push(json!({}));
     api.answer(&id).await;
-    let debug: Vec<Value> = captured.json_lines().into_iter().filter(|line| line["level"] == "DEBUG").collect();
+    let debug: Vec<Value> = captured
+        .json_lines()
+        .into_iter()
+        .filter(|line| line["level"] == "DEBUG")
+        .collect();
     assert_eq!(debug.len(), 1);
     assert_eq!(debug[0]["requestId"], id);
 
-    let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")], |l| l.sample_rate(0.0), charge).await;
+    let (api, captured, _guard) = serve(
+        &[("AWS_LAMBDA_LOG_FORMAT", "JSON")],
+        |l| l.sample_rate(0.0),
+        charge,
+    )
+    .await;
     let id = api.push(json!({}));
     api.answer(&id).await;
-    assert!(captured.json_lines().iter().all(|line| line["level"] != "DEBUG"));
+    assert!(
+        captured
+            .json_lines()
+            .iter()
+            .all(|line| line["level"] != "DEBUG")
+    );
 }
 
 #[tokio::test]
 async fn buffered_debug_lines_are_written_only_when_the_invocation_fails() {
-    let buffer = DebugBuffer { level: LevelFilter::DEBUG, max_bytes: 64 * 1024 };
-    let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")], |l| l.debug_buffer(buffer), charge).await;
+    let buffer = DebugBuffer {
+        level: LevelFilter::DEBUG,
+        max_bytes: 64 * 1024,
+    };
+    let (api, captured, _guard) = serve(
+        &[("AWS_LAMBDA_LOG_FORMAT", "JSON")],
+        |l| l.debug_buffer(buffer),
+        charge,
+    )
+    .await;
     let ok = api.push(json!({}));
     api.answer(&ok).await;
-    assert!(captured.json_lines().iter().all(|line| line["level"] != "DEBUG"), "dropped on success");
+    assert!(
+        captured
+            .json_lines()
+            .iter()
+            .all(|line| line["level"] != "DEBUG"),
+        "dropped on success"
+    );
 
     let failed = api.push(json!({"fail": true}));
     api.answer(&failed).await;
-    let lines: Vec<Value> = captured.json_lines().into_iter().filter(|line| line["requestId"] == failed).collect();
-    let levels: Vec<&str> = lines.iter().map(|line| line["level"].as_str().expect("level")).collect();
-    assert_eq!(levels, ["INFO", "DEBUG", "ERROR"], "the held line is written before the error: {lines:?}");
+    let lines: Vec<Value> = captured
+        .json_lines()
+        .into_iter()
+        .filter(|line| line["requestId"] == failed)
+        .collect();
+    let levels: Vec<&str> = lines
+        .iter()
+        .map(|line| line["level"].as_str().expect("level"))
+        .collect();
+    assert_eq!(
+        levels,
+        ["INFO", "DEBUG", "ERROR"],
+        "the held line is written before the error: {lines:?}"
+    );
     assert_eq!(lines[1]["message"], "checking the order");
 }
 
@@ -235,17 +350,46 @@ async fn a_full_debug_buffer_drops_the_oldest_lines_and_says_so() {
         }
         Err::<Value, _>(Error::new("Test.Failure", "failed"))
     };
-    let buffer = DebugBuffer { level: LevelFilter::DEBUG, max_bytes: 2_000 };
-    let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")], |l| l.debug_buffer(buffer), chatty).await;
+    let buffer = DebugBuffer {
+        level: LevelFilter::DEBUG,
+        max_bytes: 2_000,
+    };
+    let (api, captured, _guard) = serve(
+        &[("AWS_LAMBDA_LOG_FORMAT", "JSON")],
+        |l| l.debug_buffer(buffer),
+        chatty,
+    )
+    .await;
     let id = api.push(json!({}));
     api.answer(&id).await;
     let lines = captured.json_lines();
-    let warning = lines.iter().find(|line| line["level"] == "WARN").expect("an eviction warning");
-    assert!(warning["message"].as_str().expect("text").contains("dropped"));
-    let kept: Vec<u64> = lines.iter().filter(|line| line["level"] == "DEBUG").map(|line| line["n"].as_u64().expect("n")).collect();
+    let warning = lines
+        .iter()
+        .find(|line| line["level"] == "WARN")
+        .expect("an eviction warning");
+    assert!(
+        warning["message"]
+            .as_str()
+            .expect("text")
+            .contains("dropped")
+    );
+    let kept: Vec<u64> = lines
+        .iter()
+        .filter(|line| line["level"] == "DEBUG")
+        .map(|line| line["n"].as_u64().expect("n"))
+        .collect();
     assert!(!kept.is_empty() && kept.len() < 50, "{kept:?}");
-    assert_eq!(*kept.last().expect("newest kept"), 49, "the newest lines are kept");
-    let written: usize = captured.text().lines().filter(|l| l.contains("\"DEBUG\"")).map(|l| l.len() + 1).sum();
+    assert_eq!(
+        *kept.last().expect("newest kept"),
+        49,
+        "the newest lines are kept"
+    );
+    let written: usize = captured
+        .text()
+        .lines()
+        .filter(|l| l.contains("\"DEBUG\""))
+        .map(|l| l.len() + 1)
+        .sum();
     assert!(written <= 2_000);
 }
 
@@ -260,10 +404,15 @@ async fn errors_are_logged_with_their_source_chain() {
         tracing::warn!(error = &error as &dyn std::error::Error, "retrying");
         Ok::<Value, Error>(Value::Null)
     };
-    let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")], |l| l, logs_error).await;
+    let (api, captured, _guard) =
+        serve(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")], |l| l, logs_error).await;
     let id = api.push(json!({}));
     api.answer(&id).await;
-    let line = captured.json_lines().into_iter().find(|line| line["message"] == "retrying").expect("logged");
+    let line = captured
+        .json_lines()
+        .into_iter()
+        .find(|line| line["message"] == "retrying")
+        .expect("logged");
     assert_eq!(line["error"], "charge failed: connection reset");
 }
 
@@ -271,7 +420,8 @@ async fn errors_are_logged_with_their_source_chain() {
 fn lines_outside_an_invocation_have_no_request_id() {
     let captured = Captured::default();
     let logging = Logging::from_lookup(&Config::local_defaults(), |_| None).format(LogFormat::Json);
-    let subscriber = tracing_subscriber::registry().with(logging.layer_with_writer(captured.clone()));
+    let subscriber =
+        tracing_subscriber::registry().with(logging.layer_with_writer(captured.clone()));
     tracing::subscriber::with_default(subscriber, || tracing::info!("starting up"));
     let lines = captured.json_lines();
     assert_eq!(lines.len(), 1);

@@ -86,7 +86,11 @@ async fn a_failed_invocation_prints_the_error_and_exits_1() {
         .find(|line| line.contains("\tERROR\t"))
         .expect("an ERROR line");
     let request_id = error_line.split('\t').nth(1).expect("a request id column");
-    assert_eq!(request_id.len(), 36, "the error line names the invocation: {error_line}");
+    assert_eq!(
+        request_id.len(),
+        36,
+        "the error line names the invocation: {error_line}"
+    );
 }
 
 #[tokio::test]

@@ -46,6 +46,7 @@ struct Inner {
     message: String,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
     extra_trace: Vec<String>,
+    client_error: bool,
 }
 
 /// Lets an error type choose the errorType (and message) Lambda reports for it.
@@ -74,6 +75,12 @@ pub trait Diagnostic: StdError + Send + Sync + 'static {
     fn error_message(&self) -> String {
         self.to_string()
     }
+
+    /// Whether the caller is at fault (like an HTTP 4xx): X-Ray then records an error
+    /// rather than a fault. `false` by default.
+    fn is_client_error(&self) -> bool {
+        false
+    }
 }
 
 /// The JSON body Lambda expects on `/invocation/{id}/error` and `/init/error`, and what
@@ -100,7 +107,10 @@ impl Error {
     pub fn from_diagnostic<D: Diagnostic>(diagnostic: D) -> Self {
         let error_type = diagnostic.error_type().into_owned();
         let message = diagnostic.error_message();
-        Self::build(error_type.into(), message, Some(Box::new(diagnostic)))
+        let client_error = diagnostic.is_client_error();
+        let mut error = Self::build(error_type.into(), message, Some(Box::new(diagnostic)));
+        error.inner.client_error = client_error;
+        error
     }
 
     /// The errorType reported to Lambda: printable ASCII, at most 256 bytes.
@@ -111,6 +121,11 @@ impl Error {
     /// The errorMessage reported to Lambda.
     pub fn message(&self) -> &str {
         &self.inner.message
+    }
+
+    /// Whether the caller is at fault (see [`Diagnostic::is_client_error`]).
+    pub fn is_client_error(&self) -> bool {
+        self.inner.client_error
     }
 
     /// The error this was converted from, if any.
@@ -156,6 +171,7 @@ impl Error {
                 message,
                 source,
                 extra_trace: Vec::new(),
+                client_error: false,
             }),
         }
     }

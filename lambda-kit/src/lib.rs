@@ -52,11 +52,13 @@ mod handler;
 mod invoke;
 mod local;
 pub mod logging;
+pub mod metrics;
 mod panic;
 mod random;
 pub mod runtime;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod xray;
 
 pub use config::{Config, ConfigError, LogFormat};
 pub use context::{

@@ -2,10 +2,10 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::sync::Once;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Once;
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
@@ -100,5 +100,8 @@ fn panic_error(what: &str, payload: &(dyn Any + Send)) -> Error {
         .with_borrow_mut(Option::take)
         .map(|location| format!(" at {location}"))
         .unwrap_or_default();
-    Error::new(error_type::PANIC, format!("the {what} panicked{at}: {message}"))
+    Error::new(
+        error_type::PANIC,
+        format!("the {what} panicked{at}: {message}"),
+    )
 }

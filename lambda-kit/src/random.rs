@@ -43,7 +43,10 @@ mod tests {
     fn hex_ids_have_the_asked_length_and_alphabet() {
         let id = hex(16);
         assert_eq!(id.len(), 16);
-        assert!(id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
         assert_ne!(hex(16), hex(16));
     }
 }

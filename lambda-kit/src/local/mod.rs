@@ -20,6 +20,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::handler::LambdaEvent;
 use crate::invoke::invoke;
+use crate::metrics::Metrics;
 
 /// Exit code of a failed invocation.
 const EXIT_FAILED: i32 = 1;
@@ -140,6 +141,7 @@ pub(crate) async fn invoke_once<S, E, R>(
     mut service: S,
     cli: Cli,
     config: Arc<Config>,
+    metrics: Metrics,
 ) -> Result<(), Error>
 where
     S: Service<LambdaEvent<E>, Response = R>,
@@ -160,7 +162,8 @@ where
     };
     let context = Context::builder().config(config).build();
     let span = crate::runtime::invocation_span(&context, true);
-    let outcome = invoke(&mut service, &payload, context)
+    let outcome = metrics
+        .scope(true, invoke(&mut service, &payload, context))
         .instrument(span.clone())
         .await;
     match outcome {
@@ -172,13 +175,7 @@ where
             Ok(())
         }
         Err(error) => {
-            span.in_scope(|| {
-                tracing::error!(
-                    errorType = error.error_type(),
-                    errorMessage = error.message(),
-                    "invocation failed"
-                )
-            });
+            span.in_scope(|| crate::runtime::log_failure(&error));
             print_error(&error);
             std::process::exit(EXIT_FAILED);
         }

@@ -162,6 +162,9 @@ mod tests {
             push_json_value(&mut out, &value);
             out.push(b' ');
         }
-        assert_eq!(String::from_utf8(out).expect("utf8"), "\"a\\\"b\\n\" -3 1.5 null true ");
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "\"a\\\"b\\n\" -3 1.5 null true "
+        );
     }
 }

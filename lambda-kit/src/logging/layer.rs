@@ -89,13 +89,18 @@ impl<W> LogLayer<W> {
 
 /// The runtime's per-invocation span.
 pub(crate) fn is_invocation_span(metadata: &Metadata<'_>) -> bool {
-    metadata.is_span() && metadata.name() == "invocation" && metadata.target().starts_with("lambda_kit")
+    metadata.is_span()
+        && metadata.name() == "invocation"
+        && metadata.target().starts_with("lambda_kit")
 }
 
 impl<S> Filter<S> for LogFilter {
     fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
         is_invocation_span(metadata)
-            || self.settings.targets.would_enable(metadata.target(), metadata.level())
+            || self
+                .settings
+                .targets
+                .would_enable(metadata.target(), metadata.level())
             || *metadata.level() <= self.settings.headroom
     }
 
@@ -174,7 +179,12 @@ where
         let mut event_fields = Fields::default();
         event.record(&mut event_fields);
         fields.extend_from(&event_fields);
-        let line = self.render(level, metadata.target(), event_fields.message.as_deref(), &fields);
+        let line = self.render(
+            level,
+            metadata.target(),
+            event_fields.message.as_deref(),
+            &fields,
+        );
         match fate {
             Fate::Hold => {
                 if let Some(buffer) = state.as_mut().and_then(|state| state.buffer.as_mut()) {
@@ -238,7 +248,13 @@ where
         buffer.evicted = 0;
     }
 
-    fn render(&self, level: Level, target: &str, message: Option<&str>, fields: &Fields) -> Vec<u8> {
+    fn render(
+        &self,
+        level: Level,
+        target: &str,
+        message: Option<&str>,
+        fields: &Fields,
+    ) -> Vec<u8> {
         let mut all = fields.clone();
         for (name, value) in &self.settings.static_fields.entries {
             if all.get(name).is_none() {
@@ -257,7 +273,9 @@ impl LineBuffer {
         self.bytes += line.len();
         self.lines.push_back(line);
         while self.bytes > self.max_bytes {
-            let Some(oldest) = self.lines.pop_front() else { break };
+            let Some(oldest) = self.lines.pop_front() else {
+                break;
+            };
             self.bytes -= oldest.len();
             self.evicted += 1;
         }

@@ -119,14 +119,21 @@ impl Logging {
     }
 
     /// Sets per-target levels from `RUST_LOG`-style directives (`info,my_crate=debug`).
-    pub fn directives(mut self, directives: &str) -> Result<Self, tracing_subscriber::filter::ParseError> {
+    pub fn directives(
+        mut self,
+        directives: &str,
+    ) -> Result<Self, tracing_subscriber::filter::ParseError> {
         self.targets = Targets::from_str(directives)?;
         Ok(self)
     }
 
     /// Sets the share of invocations (0.0 to 1.0) that log at DEBUG whatever the level.
     pub fn sample_rate(mut self, rate: f64) -> Self {
-        self.sample_rate = if rate.is_finite() { rate.clamp(0.0, 1.0) } else { 0.0 };
+        self.sample_rate = if rate.is_finite() {
+            rate.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         self
     }
 
@@ -151,7 +158,10 @@ impl Logging {
     }
 
     /// The layer, writing to `writer` (tests capture lines this way).
-    pub fn layer_with_writer<S, W>(self, writer: W) -> impl tracing_subscriber::Layer<S> + Send + Sync
+    pub fn layer_with_writer<S, W>(
+        self,
+        writer: W,
+    ) -> impl tracing_subscriber::Layer<S> + Send + Sync
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
         W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
@@ -168,7 +178,10 @@ impl Logging {
         let mut static_fields = Fields::default();
         static_fields.set("service", FieldValue::Str(self.service));
         static_fields.set("function_name", FieldValue::Str(self.function_name));
-        static_fields.set("function_memory_size", FieldValue::U64(self.memory_size_mb.into()));
+        static_fields.set(
+            "function_memory_size",
+            FieldValue::U64(self.memory_size_mb.into()),
+        );
         let settings = Settings {
             format: self.format,
             targets: self.targets,
@@ -183,13 +196,28 @@ impl Logging {
 
     /// Installs the layer as the global subscriber; `false` if one was installed already.
     pub fn init(self) -> bool {
-        tracing_subscriber::registry().with(self.layer()).try_init().is_ok()
+        tracing_subscriber::registry()
+            .with(self.layer())
+            .try_init()
+            .is_ok()
     }
 }
 
-/// Installs the default logging for `config`, unless the program installed a subscriber.
+/// Installs the default subscriber for `config` (logging and X-Ray), unless the program
+/// installed one already.
 pub(crate) fn init_default(config: &Config) {
-    Logging::from_env(config).init();
+    let xray = match crate::xray::XRay::from_env(config).layer() {
+        Ok(layer) => Some(layer),
+        Err(error) => {
+            // Logging is not up yet; stderr is where Lambda shows this.
+            eprintln!("lambda-kit: X-Ray is off: {error}");
+            None
+        }
+    };
+    let _ = tracing_subscriber::registry()
+        .with(xray)
+        .with(Logging::from_env(config).layer())
+        .try_init();
 }
 
 /// The filter for Lambda's level, `RUST_LOG` and `POWERTOOLS_LOG_LEVEL`, in that order.

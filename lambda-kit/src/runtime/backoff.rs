@@ -36,7 +36,6 @@ impl Backoff {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,7 @@ use crate::error::{Error, error_type};
 use crate::handler::LambdaEvent;
 use crate::invoke::invoke;
 use crate::local::Cli;
+use crate::metrics::Metrics;
 use crate::panic::guarded;
 
 /// The largest buffered response Lambda accepts: 6 MiB plus 100 bytes.
@@ -67,6 +68,7 @@ pub struct Runtime<L = Identity> {
     config_error: Option<ConfigError>,
     mode: Mode,
     layers: ServiceBuilder<L>,
+    metrics: Metrics,
 }
 
 enum Mode {
@@ -99,11 +101,16 @@ impl Runtime {
                 _ => Mode::Cli(Cli::Usage(None)),
             },
         };
+        let metrics = match mode {
+            Mode::Lambda(_) => Metrics::from_env(&config),
+            Mode::Cli(_) => Metrics::from_env(&config).writing_to_stderr(),
+        };
         Ok(Runtime {
             config: Arc::new(config),
             config_error,
             mode,
             layers: ServiceBuilder::new(),
+            metrics,
         })
     }
 
@@ -120,6 +127,7 @@ impl Runtime {
         let endpoint = Endpoint::parse(address)?;
         crate::panic::install_hook();
         Ok(Runtime {
+            metrics: Metrics::from_env(&config),
             config: Arc::new(config),
             config_error: None,
             mode: Mode::Lambda(endpoint),
@@ -141,7 +149,14 @@ impl<L> Runtime<L> {
             config_error: self.config_error,
             mode: self.mode,
             layers: self.layers.layer(layer),
+            metrics: self.metrics,
         }
+    }
+
+    /// Replaces the metrics settings read from the environment.
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Runs `setup` once for this execution environment and returns its state, shared by
@@ -182,8 +197,12 @@ impl<L> Runtime<L> {
         self.start().await?;
         let service = self.layers.service(handler);
         match self.mode {
-            Mode::Lambda(endpoint) => serve(service, ApiClient::new(endpoint), self.config).await,
-            Mode::Cli(cli) => crate::local::invoke_once(service, cli, self.config).await,
+            Mode::Lambda(endpoint) => {
+                serve(service, ApiClient::new(endpoint), self.config, self.metrics).await
+            }
+            Mode::Cli(cli) => {
+                crate::local::invoke_once(service, cli, self.config, self.metrics).await
+            }
         }
     }
 
@@ -231,6 +250,7 @@ async fn serve<S, E, R>(
     mut service: S,
     mut client: ApiClient,
     config: Arc<Config>,
+    metrics: Metrics,
 ) -> Result<(), Error>
 where
     S: Service<LambdaEvent<E>, Response = R>,
@@ -250,10 +270,12 @@ where
             continue;
         };
         set_trace_env(context.xray_trace_id());
-        let span = invocation_span(&context, std::mem::replace(&mut cold_start, false));
+        let first = std::mem::replace(&mut cold_start, false);
+        let span = invocation_span(&context, first);
         let request_id = context.request_id().to_owned();
         let invocation_id = context.invocation_id().map(str::to_owned);
-        let outcome = invoke(&mut service, &payload, context)
+        let outcome = metrics
+            .scope(first, invoke(&mut service, &payload, context))
             .instrument(span.clone())
             .await;
         answer(&mut client, &request_id, invocation_id.as_deref(), outcome)
@@ -351,11 +373,7 @@ async fn answer(
         }
         Err(error) => error,
     };
-    tracing::error!(
-        errorType = error.error_type(),
-        errorMessage = error.message(),
-        "invocation failed"
-    );
+    log_failure(&error);
     let response = client
         .post_error(request_id, invocation_id, &error.to_body())
         .await?;
@@ -363,6 +381,16 @@ async fn answer(
         log_refusal("error", response.status(), response.body());
     }
     Ok(())
+}
+
+/// The one ERROR line of a failed invocation; the X-Ray layer reads its fields too.
+pub(crate) fn log_failure(error: &Error) {
+    tracing::error!(
+        errorType = error.error_type(),
+        errorMessage = error.message(),
+        clientError = error.is_client_error(),
+        "invocation failed"
+    );
 }
 
 fn response_too_large(size: usize, api_said: Option<&Bytes>) -> Error {

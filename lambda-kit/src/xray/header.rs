@@ -1,0 +1,214 @@
+//! The X-Ray trace header: `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1`.
+//!
+//! Parsing is lenient about order and unknown keys (kept, and written back out), strict
+//! about the ids: a header whose `Root` or `Parent` is malformed is an error, and the
+//! invocation is then not traced.
+
+use std::fmt;
+
+/// Whether the caller asked for this trace to be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampled {
+    /// `Sampled=1`: record and send.
+    Yes,
+    /// `Sampled=0`: send nothing.
+    No,
+    /// `Sampled=?`: the receiver decides (not used inside Lambda).
+    Requested,
+    /// No `Sampled` key.
+    Unknown,
+}
+
+/// A parsed trace header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceHeader {
+    root: String,
+    parent: Option<String>,
+    sampled: Sampled,
+    lineage: Option<String>,
+    others: Vec<(String, String)>,
+}
+
+/// A trace header that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed X-Ray trace header {header:?}: {problem}")]
+pub struct TraceHeaderError {
+    header: String,
+    problem: &'static str,
+}
+
+impl TraceHeader {
+    /// Parses a header value.
+    pub fn parse(header: &str) -> Result<Self, TraceHeaderError> {
+        let error = |problem| TraceHeaderError {
+            header: header.to_owned(),
+            problem,
+        };
+        let mut root = None;
+        let mut parent = None;
+        let mut sampled = Sampled::Unknown;
+        let mut lineage = None;
+        let mut others = Vec::new();
+        for part in header
+            .split(';')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+        {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| error("a part is not key=value"))?;
+            match key.trim() {
+                "Root" => root = Some(value.trim().to_owned()),
+                "Parent" => parent = Some(value.trim().to_owned()),
+                "Sampled" => {
+                    sampled = match value.trim() {
+                        "1" => Sampled::Yes,
+                        "0" => Sampled::No,
+                        "?" => Sampled::Requested,
+                        _ => return Err(error("Sampled is not 1, 0 or ?")),
+                    }
+                }
+                "Lineage" => lineage = Some(value.trim().to_owned()),
+                "Self" => {} // Added by load balancers, meaningless downstream.
+                other => others.push((other.to_owned(), value.trim().to_owned())),
+            }
+        }
+        let root = root.ok_or_else(|| error("there is no Root"))?;
+        if !is_trace_id(&root) {
+            return Err(error("Root is not 1-<8 hex digits>-<24 hex digits>"));
+        }
+        if parent.as_deref().is_some_and(|id| !is_segment_id(id)) {
+            return Err(error("Parent is not 16 hex digits"));
+        }
+        Ok(TraceHeader {
+            root,
+            parent,
+            sampled,
+            lineage,
+            others,
+        })
+    }
+
+    /// The trace id (`1-<epoch hex>-<random hex>`).
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The id of the segment that called this one: inside Lambda, the function segment.
+    pub fn parent(&self) -> Option<&str> {
+        self.parent.as_deref()
+    }
+
+    /// The sampling decision.
+    pub fn sampled(&self) -> Sampled {
+        self.sampled
+    }
+
+    /// Lambda's recursion-detection lineage, passed on untouched.
+    pub fn lineage(&self) -> Option<&str> {
+        self.lineage.as_deref()
+    }
+
+    /// The same trace with another parent: the header for a call made from `parent`.
+    pub fn with_parent(&self, parent: &str) -> TraceHeader {
+        TraceHeader {
+            parent: Some(parent.to_owned()),
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Display for TraceHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Root={}", self.root)?;
+        if let Some(parent) = &self.parent {
+            write!(f, ";Parent={parent}")?;
+        }
+        match self.sampled {
+            Sampled::Yes => f.write_str(";Sampled=1")?,
+            Sampled::No => f.write_str(";Sampled=0")?,
+            Sampled::Requested => f.write_str(";Sampled=?")?,
+            Sampled::Unknown => {}
+        }
+        if let Some(lineage) = &self.lineage {
+            write!(f, ";Lineage={lineage}")?;
+        }
+        for (key, value) in &self.others {
+            write!(f, ";{key}={value}")?;
+        }
+        Ok(())
+    }
+}
+
+fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `1-<8 hex>-<24 hex>`.
+pub(crate) fn is_trace_id(id: &str) -> bool {
+    let mut parts = id.split('-');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some("1"), Some(epoch), Some(random), None) if is_hex(epoch, 8) && is_hex(random, 24)
+    )
+}
+
+/// 16 hex digits.
+pub(crate) fn is_segment_id(id: &str) -> bool {
+    is_hex(id, 16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOT: &str = "1-5759e988-bd862e3fe1be46a994272793";
+
+    #[test]
+    fn a_lambda_header_round_trips() {
+        let text =
+            format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1|68fd508a:5");
+        let header = TraceHeader::parse(&text).expect("valid");
+        assert_eq!(header.root(), ROOT);
+        assert_eq!(header.parent(), Some("53995c3f42cd8ad8"));
+        assert_eq!(header.sampled(), Sampled::Yes);
+        assert_eq!(header.lineage(), Some("a87bd80c:1|68fd508a:5"));
+        assert_eq!(header.to_string(), text);
+    }
+
+    #[test]
+    fn order_does_not_matter_and_unknown_keys_are_kept() {
+        let header = TraceHeader::parse(&format!("Sampled=0; Foo=bar ;Root={ROOT};Self=1-x"))
+            .expect("valid");
+        assert_eq!(header.sampled(), Sampled::No);
+        assert_eq!(header.to_string(), format!("Root={ROOT};Sampled=0;Foo=bar"));
+    }
+
+    #[test]
+    fn with_parent_replaces_only_the_parent() {
+        let header = TraceHeader::parse(&format!(
+            "Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1;Lineage=x:1"
+        ))
+        .expect("valid");
+        assert_eq!(
+            header.with_parent("0123456789abcdef").to_string(),
+            format!("Root={ROOT};Parent=0123456789abcdef;Sampled=1;Lineage=x:1")
+        );
+    }
+
+    #[test]
+    fn malformed_headers_are_errors_not_panics() {
+        for text in [
+            "",
+            "garbage",
+            "Root=2-1-2",
+            &format!("Root={ROOT};Parent=xyz"),
+            &format!("Root={ROOT};Sampled=yes"),
+            "Parent=53995c3f42cd8ad8",
+            "Root=1-5759e988-zz862e3fe1be46a994272793",
+            ";;;=",
+        ] {
+            assert!(TraceHeader::parse(text).is_err(), "{text:?}");
+        }
+    }
+}

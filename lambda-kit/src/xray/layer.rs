@@ -1,0 +1,210 @@
+//! The X-Ray tracing layer.
+//!
+//! The invocation span becomes a subsegment of Lambda's function segment (its parent is the
+//! trace header's `Parent`), annotated with `ColdStart` and `Service`. Spans inside it that
+//! carry the field `xray = true` become nested subsegments; their `annotation.<key>` and
+//! `metadata.<key>` fields become annotations and metadata. An ERROR event inside a
+//! subsegment (the runtime logs one for every failed invocation) records a fault, or an
+//! error when the event says `clientError = true`. Each subsegment is sent on its own
+//! when its span closes, and only for sampled traces.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use super::document::Subsegment;
+use super::emitter::Emitter;
+use super::header::{Sampled, TraceHeader};
+use crate::logging::is_invocation_span;
+
+/// The layer; build it with [`super::XRay`].
+pub struct XRayLayer {
+    pub(crate) emitter: Option<Arc<Emitter>>,
+    pub(crate) service: String,
+    pub(crate) function_name: String,
+}
+
+/// The parsed header of the invocation, kept even when unsampled so that outgoing calls
+/// still pass the decision on.
+pub(crate) struct InvocationTrace {
+    pub(crate) header: TraceHeader,
+}
+
+/// A subsegment being recorded, in its span's extensions.
+pub(crate) struct OpenSubsegment {
+    pub(crate) document: Subsegment,
+    pub(crate) header: TraceHeader,
+}
+
+/// The fields of a span or event that matter to X-Ray.
+#[derive(Default)]
+struct XRayFields {
+    marked: bool,
+    trace_header: Option<String>,
+    cold_start: Option<bool>,
+    annotations: Vec<(String, Value)>,
+    metadata: Vec<(String, Value)>,
+    error_type: Option<String>,
+    error_message: Option<String>,
+    client_error: bool,
+    message: Option<String>,
+}
+
+impl XRayFields {
+    fn record_value(&mut self, field: &Field, value: Value) {
+        let name = field.name();
+        if let Some(key) = name.strip_prefix("annotation.") {
+            self.annotations.push((key.to_owned(), value));
+        } else if let Some(key) = name.strip_prefix("metadata.") {
+            self.metadata.push((key.to_owned(), value));
+        } else {
+            match (name, value) {
+                ("xray", Value::Bool(marked)) => self.marked = marked,
+                ("cold_start", Value::Bool(cold)) => self.cold_start = Some(cold),
+                ("clientError", Value::Bool(client)) => self.client_error = client,
+                ("_trace_header", Value::String(header)) => self.trace_header = Some(header),
+                ("errorType", Value::String(kind)) => self.error_type = Some(kind),
+                ("errorMessage", Value::String(text)) => self.error_message = Some(text),
+                ("message", Value::String(text)) => self.message = Some(text),
+                _ => {}
+            }
+        }
+    }
+
+    fn apply(self, document: &mut Subsegment) {
+        for (key, value) in self.annotations {
+            document.annotate(&key, value);
+        }
+        for (key, value) in self.metadata {
+            document.add_metadata(&key, value);
+        }
+    }
+}
+
+impl Visit for XRayFields {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.record_value(field, Value::from(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.record_value(field, Value::from(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.record_value(field, Value::from(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.record_value(field, Value::from(value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.record_value(field, Value::from(value));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.record_value(field, Value::from(format!("{value:?}")));
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for XRayLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = XRayFields::default();
+        attributes.record(&mut fields);
+        if is_invocation_span(attributes.metadata()) {
+            let Some(header) = fields
+                .trace_header
+                .as_deref()
+                .and_then(|h| TraceHeader::parse(h).ok())
+            else {
+                return;
+            };
+            let mut extensions = span.extensions_mut();
+            if let (Sampled::Yes, Some(parent)) = (header.sampled(), header.parent()) {
+                let name = format!("## {}", self.function_name);
+                let mut document = Subsegment::start(&name, header.root(), parent);
+                document.annotate("ColdStart", Value::Bool(fields.cold_start.unwrap_or(false)));
+                document.annotate("Service", Value::from(self.service.as_str()));
+                fields.apply(&mut document);
+                extensions.insert(OpenSubsegment {
+                    document,
+                    header: header.clone(),
+                });
+            }
+            extensions.insert(InvocationTrace { header });
+        } else if fields.marked {
+            let parent = span.scope().skip(1).find_map(|ancestor| {
+                let extensions = ancestor.extensions();
+                let open = extensions.get::<OpenSubsegment>()?;
+                Some((
+                    open.document.trace_id.clone(),
+                    open.document.id.clone(),
+                    open.header.clone(),
+                ))
+            });
+            if let Some((trace_id, parent_id, header)) = parent {
+                let mut document =
+                    Subsegment::start(attributes.metadata().name(), &trace_id, &parent_id);
+                fields.apply(&mut document);
+                span.extensions_mut()
+                    .insert(OpenSubsegment { document, header });
+            }
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(open) = extensions.get_mut::<OpenSubsegment>() {
+            let mut fields = XRayFields::default();
+            values.record(&mut fields);
+            fields.apply(&mut open.document);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if *event.metadata().level() != Level::ERROR {
+            return;
+        }
+        let Some(scope) = ctx.event_scope(event) else {
+            return;
+        };
+        let Some(span) = scope
+            .into_iter()
+            .find(|span| span.extensions().get::<OpenSubsegment>().is_some())
+        else {
+            return;
+        };
+        let mut fields = XRayFields::default();
+        event.record(&mut fields);
+        let kind = fields.error_type.as_deref().unwrap_or("Error");
+        let message = fields
+            .error_message
+            .as_deref()
+            .or(fields.message.as_deref())
+            .unwrap_or_default();
+        if let Some(open) = span.extensions_mut().get_mut::<OpenSubsegment>() {
+            open.document.fail(kind, message, fields.client_error);
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(mut open) = span.extensions_mut().remove::<OpenSubsegment>() else {
+            return;
+        };
+        open.document.end();
+        if let (Some(emitter), Some(datagram)) = (&self.emitter, open.document.datagram()) {
+            emitter.send(&datagram);
+        }
+    }
+}

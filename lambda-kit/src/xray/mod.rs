@@ -1,0 +1,123 @@
+//! AWS X-Ray: trace headers, subsegment documents sent to the daemon over UDP, and a
+//! tracing layer that turns the invocation (and spans marked `xray = true`) into
+//! subsegments.
+//!
+//! ```
+//! # async fn fetch_price(_: u64) {}
+//! async fn charge(order_id: u64) {
+//!     // A nested subsegment with an annotation (indexed) and metadata (not indexed).
+//!     let span = tracing::info_span!(
+//!         "charge",
+//!         xray = true,
+//!         annotation.order_id = order_id,
+//!         metadata.channel = "web",
+//!     );
+//!     let _entered = span.enter();
+//!     // Pass the trace on to a downstream call.
+//!     let header = lambda_kit::xray::current_trace_header();
+//!     # let _ = header;
+//!     fetch_price(order_id).await;
+//! }
+//! ```
+//!
+//! Only sampled traces (`Sampled=1`) are sent. The daemon address comes from
+//! `AWS_XRAY_DAEMON_ADDRESS` (default `127.0.0.1:2000`); `POWERTOOLS_TRACE_DISABLED=true`
+//! turns the layer off.
+
+mod document;
+mod emitter;
+mod header;
+mod layer;
+
+use std::sync::Arc;
+
+use tracing_subscriber::registry::{LookupSpan, Registry};
+
+pub use document::MAX_DATAGRAM_BYTES;
+pub use emitter::DaemonAddressError;
+pub use header::{Sampled, TraceHeader, TraceHeaderError};
+pub use layer::XRayLayer;
+
+use self::emitter::{Emitter, daemon_address};
+use self::layer::{InvocationTrace, OpenSubsegment};
+use crate::config::Config;
+
+/// Builds the X-Ray layer; every setting starts from the environment.
+#[derive(Debug, Clone)]
+pub struct XRay {
+    daemon: Option<String>,
+    enabled: bool,
+    service: String,
+    function_name: String,
+}
+
+impl XRay {
+    /// Settings from the process environment and `config`.
+    pub fn from_env(config: &Config) -> Self {
+        Self::from_lookup(config, |name| std::env::var(name).ok())
+    }
+
+    /// Settings from `config` and the variables `lookup` returns (tests pass a map).
+    pub fn from_lookup(config: &Config, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        XRay {
+            daemon: lookup("AWS_XRAY_DAEMON_ADDRESS"),
+            enabled: !lookup("POWERTOOLS_TRACE_DISABLED").is_some_and(|value| {
+                value.trim().eq_ignore_ascii_case("true") || value.trim() == "1"
+            }),
+            service: lookup("POWERTOOLS_SERVICE_NAME")
+                .filter(|name| !name.is_empty())
+                .unwrap_or_else(|| "service_undefined".into()),
+            function_name: config.function_name().to_owned(),
+        }
+    }
+
+    /// Sends to this daemon address (`host:port`, or `tcp:... udp:...`).
+    pub fn daemon_address(mut self, address: impl Into<String>) -> Self {
+        self.daemon = Some(address.into());
+        self
+    }
+
+    /// Sets the `Service` annotation.
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        self.service = service.into();
+        self
+    }
+
+    /// The layer. An unusable daemon address is an error; a disabled layer records
+    /// nothing and sends nothing.
+    pub fn layer(self) -> Result<XRayLayer, DaemonAddressError> {
+        let emitter = if self.enabled {
+            let address = daemon_address(self.daemon.as_deref())?;
+            // Without a socket nothing can be sent; tracing must not stop the function.
+            Emitter::new(address).ok().map(Arc::new)
+        } else {
+            None
+        };
+        Ok(XRayLayer {
+            emitter,
+            service: self.service,
+            function_name: self.function_name,
+        })
+    }
+}
+
+/// The `X-Amzn-Trace-Id` value for a call made from the current span: the trace of the
+/// invocation, with the innermost open subsegment as `Parent`. `None` outside an invocation
+/// with a valid trace header, or when the subscriber is not built on
+/// `tracing_subscriber::Registry`.
+pub fn current_trace_header() -> Option<String> {
+    let id = tracing::Span::current().id()?;
+    tracing::dispatcher::get_default(|dispatch| {
+        let registry = dispatch.downcast_ref::<Registry>()?;
+        let span = registry.span(&id)?;
+        span.scope().find_map(|span| {
+            let extensions = span.extensions();
+            if let Some(open) = extensions.get::<OpenSubsegment>() {
+                return Some(open.header.with_parent(&open.document.id).to_string());
+            }
+            extensions
+                .get::<InvocationTrace>()
+                .map(|trace| trace.header.to_string())
+        })
+    })
+}
