@@ -92,6 +92,13 @@ where
     (api, captured, guard)
 }
 
+/// Pushes `event` and waits for its answer; returns its request id.
+async fn answered(api: &FakeRuntimeApi, event: Value) -> String {
+    let id = api.push(event);
+    api.answer(&id).await;
+    id
+}
+
 async fn charge(event: Value, _: Context) -> Result<Value, Error> {
     tracing::debug!(step = "validate", "checking the order");
     tracing::info!(order_id = 7, amount = 12.5, express = true, "charging");
@@ -236,8 +243,7 @@ async fn rust_log_directives_apply_per_target() {
         ("RUST_LOG", "warn,logging=debug"),
     ];
     let (api, captured, _guard) = serve(&vars, |l| l, charge).await;
-    let id = api.push(json!({}));
-    api.answer(&id).await;
+    answered(&api, json!({})).await;
     let messages: Vec<Value> = captured
         .json_lines()
         .iter()
@@ -253,8 +259,7 @@ async fn rust_log_directives_apply_per_target() {
 #[tokio::test]
 async fn text_lines_are_tab_separated_like_managed_runtimes() {
     let (api, captured, _guard) = serve(&[], |l| l, charge).await;
-    let id = api.push(json!({}));
-    api.answer(&id).await;
+    let id = answered(&api, json!({})).await;
     let text = captured.text();
     let line = text
         .lines()
@@ -275,8 +280,7 @@ async fn sampling_turns_debug_on_for_the_sampled_share() {
         ("POWERTOOLS_LOGGER_SAMPLE_RATE", "1"),
     ];
     let (api, captured, _guard) = serve(&vars, |l| l, charge).await;
-    let id = api.push(json!({}));
-    api.answer(&id).await;
+    let id = answered(&api, json!({})).await;
     let debug: Vec<Value> = captured
         .json_lines()
         .into_iter()
@@ -291,8 +295,7 @@ async fn sampling_turns_debug_on_for_the_sampled_share() {
         charge,
     )
     .await;
-    let id = api.push(json!({}));
-    api.answer(&id).await;
+    answered(&api, json!({})).await;
     assert!(
         captured
             .json_lines()
@@ -360,8 +363,7 @@ async fn a_full_debug_buffer_drops_the_oldest_lines_and_says_so() {
         chatty,
     )
     .await;
-    let id = api.push(json!({}));
-    api.answer(&id).await;
+    answered(&api, json!({})).await;
     let lines = captured.json_lines();
     let warning = lines
         .iter()
@@ -406,8 +408,7 @@ async fn errors_are_logged_with_their_source_chain() {
     };
     let (api, captured, _guard) =
         serve(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")], |l| l, logs_error).await;
-    let id = api.push(json!({}));
-    api.answer(&id).await;
+    answered(&api, json!({})).await;
     let line = captured
         .json_lines()
         .into_iter()
@@ -427,4 +428,46 @@ fn lines_outside_an_invocation_have_no_request_id() {
     assert_eq!(lines.len(), 1);
     assert!(lines[0].get("requestId").is_none());
     assert_eq!(lines[0]["service"], "service_undefined");
+}
+
+async fn log_at_every_level(_: Value, _: Context) -> Result<Value, Error> {
+    tracing::trace!("t");
+    tracing::debug!("d");
+    tracing::info!("i");
+    tracing::warn!("w");
+    tracing::error!("e");
+    Ok(Value::Null)
+}
+
+#[tokio::test]
+async fn each_lambda_level_keeps_that_level_and_the_more_severe() {
+    let expectations: [(&str, &[&str]); 6] = [
+        ("TRACE", &["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]),
+        ("DEBUG", &["DEBUG", "INFO", "WARN", "ERROR"]),
+        ("INFO", &["INFO", "WARN", "ERROR"]),
+        ("WARN", &["WARN", "ERROR"]),
+        ("ERROR", &["ERROR"]),
+        ("FATAL", &["ERROR"]),
+    ];
+    for (setting, expected) in expectations {
+        let vars = [
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", setting),
+        ];
+        let (api, captured, guard) = serve(&vars, |l| l, log_at_every_level).await;
+        let id = answered(&api, json!({})).await;
+        let levels: Vec<String> = captured
+            .json_lines()
+            .into_iter()
+            .filter(|line| {
+                line["requestId"] == id
+                    && line["target"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with("logging"))
+            })
+            .map(|line| line["level"].as_str().expect("level").to_owned())
+            .collect();
+        assert_eq!(levels, expected, "AWS_LAMBDA_LOG_LEVEL={setting}");
+        drop(guard);
+    }
 }

@@ -64,25 +64,41 @@ impl Fields {
     }
 }
 
-impl Visit for Fields {
+/// A collector of typed field values; [`Typed`] adapts it to `tracing`'s `Visit`.
+pub(crate) trait RecordTyped {
+    /// Records one field.
+    fn record_typed(&mut self, field: &Field, value: FieldValue);
+}
+
+impl RecordTyped for Fields {
+    fn record_typed(&mut self, field: &Field, value: FieldValue) {
+        self.record(field, value);
+    }
+}
+
+/// Visits a span's or event's fields into a [`RecordTyped`] collector.
+pub(crate) struct Typed<'a, T>(pub(crate) &'a mut T);
+
+impl<T: RecordTyped> Visit for Typed<'_, T> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.record(field, FieldValue::F64(value));
+        self.0.record_typed(field, FieldValue::F64(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.record(field, FieldValue::I64(value));
+        self.0.record_typed(field, FieldValue::I64(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.record(field, FieldValue::U64(value));
+        self.0.record_typed(field, FieldValue::U64(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.record(field, FieldValue::Bool(value));
+        self.0.record_typed(field, FieldValue::Bool(value));
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.record(field, FieldValue::Str(value.to_owned()));
+        self.0
+            .record_typed(field, FieldValue::Str(value.to_owned()));
     }
 
     /// An error is written with its `source()` chain: `outer: middle: inner`.
@@ -93,11 +109,24 @@ impl Visit for Fields {
             let _ = write!(text, ": {error}");
             source = error.source();
         }
-        self.record(field, FieldValue::Str(text));
+        self.0.record_typed(field, FieldValue::Str(text));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.record(field, FieldValue::Str(format!("{value:?}")));
+        self.0
+            .record_typed(field, FieldValue::Str(format!("{value:?}")));
+    }
+}
+
+impl From<FieldValue> for serde_json::Value {
+    fn from(value: FieldValue) -> Self {
+        match value {
+            FieldValue::Str(text) => text.into(),
+            FieldValue::I64(n) => n.into(),
+            FieldValue::U64(n) => n.into(),
+            FieldValue::F64(n) => n.into(),
+            FieldValue::Bool(b) => b.into(),
+        }
     }
 }
 

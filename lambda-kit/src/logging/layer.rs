@@ -18,7 +18,7 @@ use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::DebugBuffer;
-use super::fields::{FieldValue, Fields, push_json_str, push_json_value};
+use super::fields::{FieldValue, Fields, Typed, push_json_str, push_json_value};
 use crate::config::LogFormat;
 
 /// Keys the runtime puts on the invocation span; text lines show the request id in its own
@@ -124,7 +124,7 @@ where
     fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut fields = Fields::default();
-        attributes.record(&mut fields);
+        attributes.record(&mut Typed(&mut fields));
         let mut extensions = span.extensions_mut();
         extensions.insert(fields);
         if is_invocation_span(attributes.metadata()) {
@@ -145,7 +145,7 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
             if let Some(fields) = span.extensions_mut().get_mut::<Fields>() {
-                values.record(fields);
+                values.record(&mut Typed(fields));
             }
         }
     }
@@ -177,7 +177,7 @@ where
             return;
         }
         let mut event_fields = Fields::default();
-        event.record(&mut event_fields);
+        event.record(&mut Typed(&mut event_fields));
         fields.extend_from(&event_fields);
         let line = self.render(
             level,

@@ -21,7 +21,7 @@
 //! Lines go to stderr, which Lambda captures like stdout; outside Lambda that keeps stdout
 //! for the invocation's answer.
 
-mod fields;
+pub(crate) mod fields;
 mod layer;
 
 use std::str::FromStr;

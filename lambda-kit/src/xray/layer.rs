@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use tracing::field::{Field, Visit};
+use tracing::field::Field;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -20,6 +20,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::document::Subsegment;
 use super::emitter::Emitter;
 use super::header::{Sampled, TraceHeader};
+use crate::logging::fields::{FieldValue, RecordTyped, Typed};
 use crate::logging::is_invocation_span;
 
 /// The layer; build it with [`super::XRay`].
@@ -86,29 +87,9 @@ impl XRayFields {
     }
 }
 
-impl Visit for XRayFields {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.record_value(field, Value::from(value));
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.record_value(field, Value::from(value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.record_value(field, Value::from(value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.record_value(field, Value::from(value));
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.record_value(field, Value::from(value));
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.record_value(field, Value::from(format!("{value:?}")));
+impl RecordTyped for XRayFields {
+    fn record_typed(&mut self, field: &Field, value: FieldValue) {
+        self.record_value(field, value.into());
     }
 }
 
@@ -119,7 +100,7 @@ where
     fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut fields = XRayFields::default();
-        attributes.record(&mut fields);
+        attributes.record(&mut Typed(&mut fields));
         if is_invocation_span(attributes.metadata()) {
             let Some(header) = fields
                 .trace_header
@@ -166,7 +147,7 @@ where
         let mut extensions = span.extensions_mut();
         if let Some(open) = extensions.get_mut::<OpenSubsegment>() {
             let mut fields = XRayFields::default();
-            values.record(&mut fields);
+            values.record(&mut Typed(&mut fields));
             fields.apply(&mut open.document);
         }
     }
@@ -185,7 +166,7 @@ where
             return;
         };
         let mut fields = XRayFields::default();
-        event.record(&mut fields);
+        event.record(&mut Typed(&mut fields));
         let kind = fields.error_type.as_deref().unwrap_or("Error");
         let message = fields
             .error_message
