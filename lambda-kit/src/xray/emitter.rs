@@ -1,6 +1,7 @@
 //! Sending datagrams to the X-Ray daemon: fire and forget, never blocking.
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::sync::OnceLock;
 
 /// Where the daemon listens when `AWS_XRAY_DAEMON_ADDRESS` is not set.
 const DEFAULT_DAEMON: &str = "127.0.0.1:2000";
@@ -14,30 +15,41 @@ pub struct DaemonAddressError {
     value: String,
 }
 
-/// A non-blocking UDP socket aimed at the daemon.
+/// A non-blocking UDP socket aimed at the daemon, opened on the first send: most
+/// invocations are not sampled, and start-up should not pay for a socket they never use.
 #[derive(Debug)]
 pub(crate) struct Emitter {
-    socket: UdpSocket,
+    socket: OnceLock<Option<UdpSocket>>,
     daemon: SocketAddr,
 }
 
 impl Emitter {
-    pub(crate) fn new(daemon: SocketAddr) -> std::io::Result<Self> {
-        let local: SocketAddr = if daemon.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            ([0u16; 8], 0).into()
-        };
-        let socket = UdpSocket::bind(local)?;
-        socket.set_nonblocking(true)?;
-        Ok(Emitter { socket, daemon })
+    pub(crate) fn new(daemon: SocketAddr) -> Self {
+        Emitter {
+            socket: OnceLock::new(),
+            daemon,
+        }
     }
 
     /// Sends one datagram. Tracing must never affect the invocation, so a failed send
-    /// (no daemon, full buffer) is dropped.
+    /// (no daemon, full buffer, no socket) is dropped.
     pub(crate) fn send(&self, datagram: &[u8]) {
-        let _ = self.socket.send_to(datagram, self.daemon);
+        let socket = self.socket.get_or_init(|| open_socket(self.daemon).ok());
+        if let Some(socket) = socket {
+            let _ = socket.send_to(datagram, self.daemon);
+        }
     }
+}
+
+fn open_socket(daemon: SocketAddr) -> std::io::Result<UdpSocket> {
+    let local: SocketAddr = if daemon.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        ([0u16; 8], 0).into()
+    };
+    let socket = UdpSocket::bind(local)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
 }
 
 /// The daemon's UDP address from `AWS_XRAY_DAEMON_ADDRESS`: `host:port`, or the two-address

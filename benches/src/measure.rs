@@ -1,0 +1,116 @@
+//! Running one contender once and reading what it cost.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::Command;
+
+use crate::server;
+
+/// A bootstrap to measure.
+pub(crate) struct Contender {
+    pub(crate) name: &'static str,
+    pub(crate) binary: PathBuf,
+    observability: bool,
+}
+
+impl Contender {
+    pub(crate) fn new(name: &'static str, binary: PathBuf) -> Self {
+        Contender {
+            name,
+            binary,
+            observability: false,
+        }
+    }
+
+    /// JSON logs on, and every invocation sampled for X-Ray (sent to a local UDP socket).
+    pub(crate) fn with_observability(mut self) -> Self {
+        self.observability = true;
+        self
+    }
+}
+
+/// What one run of one contender measured.
+#[derive(Debug, Clone)]
+pub(crate) struct Measurement {
+    pub(crate) invocations: usize,
+    pub(crate) elapsed: Duration,
+    pub(crate) latencies: Vec<Duration>,
+    pub(crate) init: Duration,
+    pub(crate) peak_rss_kib: u64,
+    pub(crate) binary_bytes: u64,
+}
+
+impl Measurement {
+    pub(crate) fn throughput(&self) -> f64 {
+        self.invocations as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub(crate) fn percentile(&self, fraction: f64) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+        sorted.get(index).copied().unwrap_or_default()
+    }
+}
+
+pub(crate) async fn run(
+    contender: &Contender,
+    invocations: usize,
+) -> Result<Measurement, Box<dyn std::error::Error>> {
+    let api = server::start(invocations, contender.observability).await?;
+    // Absorbs X-Ray datagrams so that sends succeed as they would with a daemon.
+    let daemon = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    let mut command = Command::new(&contender.binary);
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_XRAY_DAEMON_ADDRESS", daemon.local_addr()?.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    if contender.observability {
+        command.env("AWS_LAMBDA_LOG_FORMAT", "JSON");
+    }
+    let spawned = Instant::now();
+    let mut child = command.spawn()?;
+    api.done.notified().await;
+    let peak_rss_kib = child.id().map(peak_rss_kib).unwrap_or_default();
+    child.kill().await?;
+    let recording = api.recording.lock().unwrap_or_else(|p| p.into_inner());
+    if recording.errors > 0 {
+        return Err(format!(
+            "{} answered {} invocations with errors",
+            contender.name, recording.errors
+        )
+        .into());
+    }
+    let first_poll = recording.first_poll.ok_or("no poll arrived")?;
+    let last_answer = recording.last_answer.ok_or("no answer arrived")?;
+    Ok(Measurement {
+        invocations,
+        elapsed: last_answer - first_poll,
+        latencies: recording.latencies.clone(),
+        init: first_poll - spawned,
+        peak_rss_kib,
+        binary_bytes: std::fs::metadata(&contender.binary)?.len(),
+    })
+}
+
+/// `VmHWM` of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or_default()
+}

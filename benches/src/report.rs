@@ -1,0 +1,59 @@
+//! The e2e table: medians over rounds, with ratios to the floor and to the official runtime.
+
+use std::time::Duration;
+
+use crate::measure::{Contender, Measurement};
+
+fn median<T: Copy + PartialOrd>(mut values: Vec<T>) -> T {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    values[values.len() / 2]
+}
+
+fn micros(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+pub(crate) fn print(
+    contenders: &[Contender],
+    results: &[Vec<Measurement>],
+    invocations: usize,
+    rounds: usize,
+) {
+    let throughput: Vec<f64> = results
+        .iter()
+        .map(|runs| median(runs.iter().map(Measurement::throughput).collect()))
+        .collect();
+    let floor = throughput[0];
+    let official = throughput[2];
+    println!("e2e: {invocations} invocations per run, {rounds} alternating rounds, medians");
+    println!();
+    println!(
+        "| contender | invocations/s | x floor | x official | p50 µs | p99 µs | init ms | peak RSS MiB | binary KiB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for ((contender, runs), rate) in contenders.iter().zip(results).zip(&throughput) {
+        let p50 = median(runs.iter().map(|run| micros(run.percentile(0.5))).collect());
+        let p99 = median(
+            runs.iter()
+                .map(|run| micros(run.percentile(0.99)))
+                .collect(),
+        );
+        let init = median(
+            runs.iter()
+                .map(|run| run.init.as_secs_f64() * 1e3)
+                .collect(),
+        );
+        let rss = median(
+            runs.iter()
+                .map(|run| run.peak_rss_kib as f64 / 1024.0)
+                .collect(),
+        );
+        let size = runs[0].binary_bytes as f64 / 1024.0;
+        println!(
+            "| {} | {rate:.0} | {:.2} | {:.2} | {p50:.0} | {p99:.0} | {init:.1} | {rss:.2} | {size:.0} |",
+            contender.name,
+            rate / floor,
+            rate / official,
+        );
+    }
+}
