@@ -44,6 +44,7 @@
 #[doc(hidden)]
 #[path = "macro_support.rs"]
 pub mod __private;
+mod api_route;
 mod config;
 mod context;
 mod error;

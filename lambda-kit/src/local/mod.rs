@@ -9,6 +9,7 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,6 +22,10 @@ use crate::error::Error;
 use crate::handler::LambdaEvent;
 use crate::invoke::invoke;
 use crate::metrics::Metrics;
+
+mod serve;
+
+pub(crate) use serve::{ServeOptions, run as serve};
 
 /// Exit code of a failed invocation.
 const EXIT_FAILED: i32 = 1;
@@ -36,6 +41,8 @@ pub(crate) enum Cli {
     Usage(Option<String>),
     /// Print the usage text on stdout and exit 0.
     Help,
+    /// Run the local emulator.
+    Serve(ServeOptions),
 }
 
 /// Where `--event` takes the event from.
@@ -65,9 +72,10 @@ impl Cli {
                 &flag["--event=".len()..],
             ))),
             [flag] if flag == "--event" => usage("--event needs a value".into()),
-            [flag, ..] if flag == "--serve" => {
-                usage("--serve is not available in this version of lambda-kit".into())
-            }
+            [flag, rest @ ..] if flag == "--serve" => match parse_serve(rest) {
+                Ok(options) => Some(Cli::Serve(options)),
+                Err(problem) => usage(problem),
+            },
             [flag, ..] if flag == "--event" || flag.starts_with("--event=") => usage(format!(
                 "unexpected argument after the event: {:?}",
                 args[args.len() - 1]
@@ -76,10 +84,11 @@ impl Cli {
         }
     }
 
-    /// Ends the process for usage and help; returns when the command is an invoke.
+    /// Ends the process for usage and help; returns when the command is an invoke or
+    /// `--serve` (which the caller runs).
     pub(crate) fn exit_unless_invoking(&self) {
         match self {
-            Cli::Invoke(_) => {}
+            Cli::Invoke(_) | Cli::Serve(_) => {}
             Cli::Help => {
                 println!("{}", usage_text());
                 std::process::exit(0);
@@ -93,6 +102,30 @@ impl Cli {
             }
         }
     }
+}
+
+/// `--serve [ADDR] [--timeout SECONDS]`.
+fn parse_serve(args: &[String]) -> Result<ServeOptions, String> {
+    let mut options = ServeOptions {
+        address: serve::DEFAULT_ADDRESS.to_owned(),
+        timeout: Duration::from_secs(3),
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--timeout" => {
+                let seconds = args
+                    .next()
+                    .and_then(|value| value.parse::<f64>().ok())
+                    .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+                    .ok_or("--timeout needs a number of seconds above zero")?;
+                options.timeout = Duration::from_secs_f64(seconds);
+            }
+            address if !address.starts_with('-') => options.address = address.to_owned(),
+            other => return Err(format!("unexpected argument to --serve: {other:?}")),
+        }
+    }
+    Ok(options)
 }
 
 impl EventSource {
@@ -131,7 +164,9 @@ fn usage_text() -> String {
     format!(
         "usage: {program} --event '<json>'   invoke once with this event\n       \
          {program} --event @FILE      invoke once with the event in FILE\n       \
-         {program} --event -          invoke once with the event on stdin\n\n\
+         {program} --event -          invoke once with the event on stdin\n       \
+         {program} --serve [ADDR] [--timeout SECONDS]\n                                    \
+         run as a local Lambda on ADDR (default 127.0.0.1:9000)\n\n\
          Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API set) run it without arguments."
     )
 }
@@ -218,6 +253,20 @@ mod tests {
             Some(Cli::Invoke(EventSource::Stdin))
         );
         assert_eq!(parse(&["--help"]), Some(Cli::Help));
+        assert_eq!(
+            parse(&["--serve"]),
+            Some(Cli::Serve(ServeOptions {
+                address: "127.0.0.1:9000".into(),
+                timeout: Duration::from_secs(3),
+            }))
+        );
+        assert_eq!(
+            parse(&["--serve", "0.0.0.0:8080", "--timeout", "1.5"]),
+            Some(Cli::Serve(ServeOptions {
+                address: "0.0.0.0:8080".into(),
+                timeout: Duration::from_millis(1500),
+            }))
+        );
     }
 
     #[test]
@@ -226,7 +275,8 @@ mod tests {
             &["--event"][..],
             &["--bogus"],
             &["--event", "{}", "extra"],
-            &["--serve"],
+            &["--serve", "--timeout", "0"],
+            &["--serve", "--verbose"],
         ] {
             assert!(matches!(parse(args), Some(Cli::Usage(Some(_)))), "{args:?}");
         }

@@ -210,6 +210,11 @@ impl<L> Runtime<L> {
     /// and an unusable configuration is reported.
     async fn start(&self) -> Result<(), Error> {
         if let Mode::Cli(cli) = &self.mode {
+            if let Cli::Serve(options) = cli {
+                // The emulator runs the function as a child process; this process never
+                // runs init or the handler itself.
+                std::process::exit(crate::local::serve(options, &self.config).await);
+            }
             cli.exit_unless_invoking();
         }
         match &self.config_error {

@@ -13,32 +13,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 
+pub use crate::api_route::Route;
+use crate::api_route::route_of;
 use crate::error::ErrorBody;
 use crate::runtime::{MAX_RESPONSE_BYTES, header};
-
-/// A Runtime API resource, as far as faults and records are concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Route {
-    /// `GET /runtime/invocation/next`.
-    Next,
-    /// `POST /runtime/invocation/{id}/response`.
-    Response,
-    /// `POST /runtime/invocation/{id}/error`.
-    Error,
-    /// `POST /runtime/init/error`.
-    InitError,
-}
 
 /// Something to go wrong with the next request to a route.
 #[derive(Debug, Clone)]
@@ -491,24 +479,6 @@ impl Shared {
             }
             notified.await;
         }
-    }
-}
-
-/// Finds the route and request id of a path, after any prefix.
-fn route_of(method: &Method, path: &str) -> Option<(Route, Option<String>)> {
-    let (_, rest) = path.split_once("/2018-06-01/runtime/")?;
-    match (method, rest.split('/').collect::<Vec<_>>().as_slice()) {
-        (&Method::GET, ["invocation", "next"]) => Some((Route::Next, None)),
-        (&Method::POST, ["init", "error"]) => Some((Route::InitError, None)),
-        (&Method::POST, ["invocation", id, resource]) => {
-            let id = percent_decode_str(id).decode_utf8_lossy().into_owned();
-            match *resource {
-                "response" => Some((Route::Response, Some(id))),
-                "error" => Some((Route::Error, Some(id))),
-                _ => None,
-            }
-        }
-        _ => None,
     }
 }
 

@@ -1,0 +1,258 @@
+//! `bootstrap --serve`: the binary as its own local Lambda, driven over HTTP as `curl` or
+//! `aws lambda invoke --endpoint-url` would.
+
+use std::process::Stdio;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+const INVOKE: &str = "/2015-03-31/functions/function/invocations";
+
+/// A running emulator and the lines it prints.
+struct Emulator {
+    address: String,
+    lines: mpsc::UnboundedReceiver<String>,
+    _process: Child,
+}
+
+async fn serve(program: &str, args: &[&str]) -> Emulator {
+    let mut process = Command::new(program)
+        .arg("--serve")
+        .arg("127.0.0.1:0")
+        .args(args)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the emulator starts");
+    let stderr = process.stderr.take().expect("piped stderr");
+    let (sender, mut lines) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let banner = lines
+        .recv()
+        .await
+        .expect("the emulator says where it listens");
+    let address = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+        .to_owned();
+    Emulator {
+        address,
+        lines,
+        _process: process,
+    }
+}
+
+/// Posts one invocation to the emulator at `address`.
+async fn invoke_at(
+    address: String,
+    body: Bytes,
+    headers: Vec<(String, String)>,
+) -> (StatusCode, HeaderMap, Value) {
+    let stream = TcpStream::connect(&address).await.expect("connects");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    let mut request = Request::post(INVOKE).header("host", &address);
+    for (name, value) in &headers {
+        request = request.header(name, value);
+    }
+    let response = sender
+        .send_request(request.body(Full::new(body)).expect("request"))
+        .await
+        .expect("an answer");
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (parts.status, parts.headers, json)
+}
+
+impl Emulator {
+    async fn invoke(
+        &self,
+        body: impl Into<Bytes>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, Value) {
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        invoke_at(self.address.clone(), body.into(), headers).await
+    }
+
+    /// Reads printed lines until one contains `needle`; returns every line read.
+    async fn lines_until(&mut self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Some(line) = self.lines.recv().await {
+            let found = line.contains(needle);
+            seen.push(line);
+            if found {
+                return seen;
+            }
+        }
+        panic!("the emulator stopped before printing {needle:?}: {seen:?}");
+    }
+}
+
+fn probe() -> &'static str {
+    env!("CARGO_BIN_EXE_serve-probe")
+}
+
+#[tokio::test]
+async fn invocations_are_answered_with_lambda_style_log_lines() {
+    let mut emulator = serve(probe(), &[]).await;
+    let (status, headers, body) = emulator.invoke(json!({"echo": 1}).to_string(), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["echo"], 1);
+    let request_id = body["requestId"].as_str().expect("id").to_owned();
+    assert_eq!(headers["x-amzn-requestid"], request_id.as_str());
+    let lines = emulator.lines_until("REPORT RequestId").await;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == &format!("START RequestId: {request_id} Version: $LATEST"))
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == &format!("END RequestId: {request_id}"))
+    );
+    let report = lines.last().expect("report");
+    for label in [
+        "Duration:",
+        "Billed Duration:",
+        "Memory Size:",
+        "Max Memory Used:",
+        "Init Duration:",
+    ] {
+        assert!(report.contains(label), "{label} in {report}");
+    }
+}
+
+#[tokio::test]
+async fn function_errors_are_200_with_the_function_error_header() {
+    let emulator = serve(probe(), &[]).await;
+    let (status, headers, body) = emulator.invoke("not json", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-amz-function-error"], "Unhandled");
+    assert_eq!(body["errorType"], "Runtime.UnmarshalError");
+}
+
+#[tokio::test]
+async fn concurrent_invokes_are_queued_and_each_answered() {
+    let emulator = serve(probe(), &[]).await;
+    // Each invocation on its own task, so all six are in flight at once.
+    let tasks: Vec<_> = (0..6)
+        .map(|n| {
+            let body = Bytes::from(json!({"echo": n, "sleep_ms": 20}).to_string());
+            tokio::spawn(invoke_at(emulator.address.clone(), body, Vec::new()))
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("the invocation task finishes"));
+    }
+    let mut echoed: Vec<i64> = answers
+        .iter()
+        .map(|(_, _, body)| body["echo"].as_i64().expect("echo"))
+        .collect();
+    echoed.sort_unstable();
+    assert_eq!(echoed, [0, 1, 2, 3, 4, 5]);
+    let ids: std::collections::HashSet<&str> = answers
+        .iter()
+        .map(|(_, _, body)| body["requestId"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids.len(), 6);
+}
+
+#[tokio::test]
+async fn a_timeout_is_answered_and_the_next_invocation_gets_a_fresh_process() {
+    let mut emulator = serve(probe(), &["--timeout", "1"]).await;
+    let (_, _, first) = emulator.invoke(json!({}).to_string(), &[]).await;
+    let (status, headers, timed_out) = emulator
+        .invoke(json!({"sleep_ms": 60_000}).to_string(), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-amz-function-error"], "Unhandled");
+    assert_eq!(timed_out["errorType"], "Sandbox.Timedout");
+    assert_eq!(
+        timed_out["errorMessage"],
+        "Task timed out after 1.00 seconds"
+    );
+    emulator
+        .lines_until("Task timed out after 1.00 seconds")
+        .await;
+    let (_, _, after) = emulator.invoke(json!({}).to_string(), &[]).await;
+    assert_ne!(
+        after["pid"], first["pid"],
+        "a new process serves after a timeout"
+    );
+}
+
+#[tokio::test]
+async fn a_crashed_process_is_reported_and_replaced() {
+    let emulator = serve(probe(), &[]).await;
+    let (_, headers, crashed) = emulator
+        .invoke(json!({"exit": true}).to_string(), &[])
+        .await;
+    assert_eq!(headers["x-amz-function-error"], "Unhandled");
+    assert_eq!(crashed["errorType"], "Runtime.ExitError");
+    let (status, _, after) = emulator
+        .invoke(json!({"echo": "ok"}).to_string(), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(after["echo"], "ok");
+}
+
+#[tokio::test]
+async fn an_event_over_6_mb_is_refused_and_the_emulator_keeps_serving() {
+    let emulator = serve(probe(), &[]).await;
+    let (status, _, body) = emulator.invoke(vec![b'a'; 7 * 1024 * 1024], &[]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["errorType"], "RequestTooLargeException");
+    let (status, _, _) = emulator.invoke("{}", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_client_context_header_reaches_the_function() {
+    let emulator = serve(probe(), &[]).await;
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(r#"{"custom":{"tenant":"acme"}}"#);
+    let (_, _, body) = emulator
+        .invoke("{}", &[("x-amz-client-context", &encoded)])
+        .await;
+    assert_eq!(body["clientCustom"], json!({"tenant": "acme"}));
+    let (status, _, _) = emulator
+        .invoke("{}", &[("x-amz-client-context", "%%%")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_init_error_is_the_answer_to_the_invocation_that_started_it() {
+    let emulator = serve(env!("CARGO_BIN_EXE_form-init-fails"), &[]).await;
+    let (status, headers, body) = emulator.invoke("{}", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-amz-function-error"], "Unhandled");
+    assert_eq!(body["errorType"], "DatabaseUrlMissing");
+}
