@@ -5,6 +5,8 @@ use http::Method;
 use percent_encoding::percent_decode_str;
 
 /// A Runtime API resource.
+// Public through `testing::Route`; without that feature only the emulator uses it.
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {
     /// `GET /runtime/invocation/next`.

@@ -6,3 +6,4 @@ mod api_faults;
 mod context_headers;
 mod handlers;
 mod init;
+mod test_events;

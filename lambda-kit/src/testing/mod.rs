@@ -19,6 +19,7 @@
 //! # });
 //! ```
 
+pub mod events;
 mod fake_api;
 
 use serde::Serialize;
