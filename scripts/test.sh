@@ -7,6 +7,14 @@ cd "$(dirname "$0")/.."
 # Rust components the checks use (present on the project's machines; cheap when they are).
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
+# cargo-lambda, for the test that runs a bootstrap under `cargo lambda watch` (a PyPI wheel
+# with the binary). If it cannot be installed, that test says so and checks nothing.
+python3 -m pip install --quiet --disable-pip-version-check cargo-lambda==1.9.2 \
+  || echo "cargo-lambda could not be installed; tests/cargo_lambda.rs will skip"
+# pip puts it in Python's scripts folder, which need not be on PATH (or shimmed) yet.
+PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
+export PATH
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features
