@@ -45,6 +45,7 @@
 #[path = "macro_support.rs"]
 pub mod __private;
 mod api_route;
+pub mod batch;
 mod config;
 mod context;
 mod error;

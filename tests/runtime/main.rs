@@ -3,6 +3,7 @@
 
 mod answers;
 mod api_faults;
+mod batch;
 mod context_headers;
 mod handlers;
 mod init;
