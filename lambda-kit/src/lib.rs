@@ -51,6 +51,8 @@ mod context;
 mod error;
 pub mod events;
 mod handler;
+#[cfg(feature = "http")]
+pub mod http;
 mod invoke;
 mod local;
 pub mod logging;

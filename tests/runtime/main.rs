@@ -6,5 +6,6 @@ mod api_faults;
 mod batch;
 mod context_headers;
 mod handlers;
+mod http;
 mod init;
 mod test_events;

@@ -1,0 +1,110 @@
+//! Recognising an HTTP event: one cheap probe of a few fields, then one typed parse.
+
+use aws_lambda_events::alb::AlbTargetGroupRequest;
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayV2httpRequest, ApiGatewayWebsocketProxyRequest,
+};
+use serde::de::{Deserializer, Error as _, IgnoredAny};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// Which integration sent the request; the response is written in its shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Source {
+    /// API Gateway REST API, proxy integration (payload format 1.0).
+    ApiGatewayV1,
+    /// API Gateway HTTP API (payload format 2.0).
+    ApiGatewayV2,
+    /// A Lambda function URL (payload format 2.0).
+    FunctionUrl,
+    /// An Application Load Balancer target group.
+    Alb,
+    /// An API Gateway WebSocket API.
+    WebSocket,
+}
+
+/// An HTTP request from any of the integrations, decoded into its typed event.
+#[derive(Debug, Clone)]
+pub enum HttpEvent {
+    /// REST API.
+    ApiGatewayV1(Box<ApiGatewayProxyRequest>),
+    /// HTTP API or function URL.
+    ApiGatewayV2(Box<ApiGatewayV2httpRequest>, Source),
+    /// Application Load Balancer.
+    Alb(Box<AlbTargetGroupRequest>),
+    /// WebSocket API.
+    WebSocket(Box<ApiGatewayWebsocketProxyRequest>),
+}
+
+impl HttpEvent {
+    /// The integration that sent it.
+    pub fn source(&self) -> Source {
+        match self {
+            HttpEvent::ApiGatewayV1(_) => Source::ApiGatewayV1,
+            HttpEvent::ApiGatewayV2(_, source) => *source,
+            HttpEvent::Alb(_) => Source::Alb,
+            HttpEvent::WebSocket(_) => Source::WebSocket,
+        }
+    }
+}
+
+/// The few fields that tell the integrations apart; everything else is skipped unread.
+#[derive(Deserialize)]
+struct Probe {
+    version: Option<String>,
+    #[serde(rename = "httpMethod")]
+    http_method: Option<IgnoredAny>,
+    #[serde(rename = "requestContext")]
+    request_context: Option<ProbeContext>,
+}
+
+#[derive(Deserialize)]
+struct ProbeContext {
+    elb: Option<IgnoredAny>,
+    #[serde(rename = "eventType")]
+    event_type: Option<IgnoredAny>,
+    #[serde(rename = "domainName")]
+    domain_name: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for HttpEvent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        let text = raw.get();
+        let probe: Probe = serde_json::from_str(text).map_err(D::Error::custom)?;
+        let context = probe.request_context.as_ref();
+        let parse = |error: serde_json::Error| D::Error::custom(error);
+        if context.is_some_and(|context| context.elb.is_some()) {
+            return serde_json::from_str(text)
+                .map(|e| HttpEvent::Alb(Box::new(e)))
+                .map_err(parse);
+        }
+        if context.is_some_and(|context| context.event_type.is_some()) {
+            return serde_json::from_str(text)
+                .map(|e| HttpEvent::WebSocket(Box::new(e)))
+                .map_err(parse);
+        }
+        if probe.version.as_deref() == Some("2.0") {
+            let function_url = context
+                .and_then(|context| context.domain_name.as_deref())
+                .is_some_and(|domain| domain.contains(".lambda-url."));
+            let source = if function_url {
+                Source::FunctionUrl
+            } else {
+                Source::ApiGatewayV2
+            };
+            return serde_json::from_str(text)
+                .map(|e| HttpEvent::ApiGatewayV2(Box::new(e), source))
+                .map_err(parse);
+        }
+        if probe.http_method.is_some() {
+            return serde_json::from_str(text)
+                .map(|e| HttpEvent::ApiGatewayV1(Box::new(e)))
+                .map_err(parse);
+        }
+        Err(D::Error::custom(
+            "not an HTTP event: expected one from API Gateway (REST, HTTP or WebSocket API), \
+             an Application Load Balancer or a function URL",
+        ))
+    }
+}

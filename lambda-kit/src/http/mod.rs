@@ -1,0 +1,135 @@
+//! HTTP adapters: API Gateway REST, HTTP and WebSocket APIs, Application Load Balancers and
+//! function URLs, served by any `tower::Service<http::Request<Body>>` (an axum `Router`
+//! included). Cargo feature `http`.
+//!
+//! ```no_run
+//! use lambda_kit::http::{self, Body};
+//! use lambda_kit::tower::service_fn;
+//!
+//! async fn hello(request: ::http::Request<Body>) -> Result<::http::Response<String>, std::convert::Infallible> {
+//!     Ok(::http::Response::new(format!("you asked for {}", request.uri().path())))
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), lambda_kit::Error> {
+//!     lambda_kit::Runtime::from_env()?.run(http::service(service_fn(hello))).await
+//! }
+//! ```
+//!
+//! The integration is recognised from the event with one cheap probe (no trial
+//! deserializations). The request carries the body (base64-decoded when the event says
+//! so) and these extensions:
+//! - [`Source`] and [`RequestContext`];
+//! - [`PathParameters`], [`StageVariables`], [`QueryStringParameters`] and [`RawQueryString`];
+//! - the invocation's [`crate::Context`].
+//!
+//! The response is written in the integration's own shape. Multi-value headers are used
+//! when the request used them. HTTP APIs and function URLs get `Set-Cookie` headers as
+//! `cookies`. Bodies that are not text are base64-encoded.
+
+mod event;
+mod request;
+mod response;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use aws_lambda_events::alb::AlbTargetGroupRequestContext;
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequestContext, ApiGatewayV2httpRequestContext,
+    ApiGatewayWebsocketProxyRequestContext,
+};
+use aws_lambda_events::query_map::QueryMap;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use tower::Service;
+
+pub use event::{HttpEvent, Source};
+pub use response::{AlbResponse, HttpResponse, PayloadV2Response, ProxyResponse};
+
+use crate::error::Error;
+use crate::handler::LambdaEvent;
+
+/// The request body handed to HTTP services: the whole body, already read.
+pub type Body = http_body_util::Full<Bytes>;
+
+/// The integration's request context, as its event carried it.
+#[derive(Debug, Clone)]
+pub enum RequestContext {
+    /// REST API.
+    ApiGatewayV1(Box<ApiGatewayProxyRequestContext>),
+    /// HTTP API or function URL.
+    ApiGatewayV2(Box<ApiGatewayV2httpRequestContext>),
+    /// Application Load Balancer.
+    Alb(Box<AlbTargetGroupRequestContext>),
+    /// WebSocket API (connection id, route key, event type...).
+    WebSocket(Box<ApiGatewayWebsocketProxyRequestContext>),
+}
+
+/// Path parameters matched by API Gateway (`/orders/{id}`).
+#[derive(Debug, Clone, Default)]
+pub struct PathParameters(pub HashMap<String, String>);
+
+/// API Gateway stage variables.
+#[derive(Debug, Clone, Default)]
+pub struct StageVariables(pub HashMap<String, String>);
+
+/// The query string parameters, decoded, every value of each name.
+#[derive(Debug, Clone, Default)]
+pub struct QueryStringParameters(pub QueryMap);
+
+/// The query string as it arrived.
+#[derive(Debug, Clone, Default)]
+pub struct RawQueryString(pub String);
+
+/// Makes a Lambda handler out of an HTTP service.
+pub fn service<S>(inner: S) -> HttpService<S> {
+    HttpService { inner }
+}
+
+/// A Lambda handler that serves HTTP events with an HTTP service; see [`service`].
+#[derive(Debug, Clone)]
+pub struct HttpService<S> {
+    inner: S,
+}
+
+impl<S, B> Service<LambdaEvent<HttpEvent>> for HttpService<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<B>>,
+    S::Future: Send + 'static,
+    S::Error: Into<Error>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    type Response = HttpResponse;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, event: LambdaEvent<HttpEvent>) -> Self::Future {
+        let (request, shape) = match request::into_request(event.payload, event.context) {
+            Ok(converted) => converted,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let (parts, body) = response.await.map_err(Into::into)?.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|error| {
+                    Error::new(
+                        "Http.ResponseBody",
+                        format!("reading the response body failed: {error}"),
+                    )
+                })?
+                .to_bytes();
+            Ok(response::answer(shape, parts.status, &parts.headers, body))
+        })
+    }
+}

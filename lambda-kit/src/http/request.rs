@@ -1,0 +1,230 @@
+//! Turning an [`HttpEvent`] into an `http::Request`, with the Lambda details as extensions.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::query_map::QueryMap;
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request};
+use http_body_util::Full;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::event::{HttpEvent, Source};
+use super::{
+    PathParameters, QueryStringParameters, RawQueryString, RequestContext, StageVariables,
+};
+use crate::context::Context;
+use crate::error::Error;
+
+/// Characters kept as they are in a query key or value.
+const QUERY_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// How the response must be written for the integration that sent the request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ResponseShape {
+    pub(crate) source: Source,
+    /// The request used multi-value headers (REST API, or an ALB with them turned on).
+    pub(crate) multi_value: bool,
+}
+
+/// The request, and the shape its response must take.
+pub(crate) fn into_request(
+    event: HttpEvent,
+    context: Context,
+) -> Result<(Request<Full<Bytes>>, ResponseShape), Error> {
+    let source = event.source();
+    let parts = match event {
+        HttpEvent::ApiGatewayV1(event) => {
+            let event = *event;
+            let multi_value = !event.multi_value_headers.is_empty();
+            // The single-value map keeps only the last value of a repeated name.
+            let query = if event.multi_value_query_string_parameters.is_empty() {
+                event.query_string_parameters
+            } else {
+                event.multi_value_query_string_parameters
+            };
+            Parts {
+                method: event.http_method,
+                path: event.path.unwrap_or_else(|| "/".into()),
+                raw_query: encode_query(&query),
+                headers: if multi_value {
+                    event.multi_value_headers
+                } else {
+                    event.headers
+                },
+                cookies: Vec::new(),
+                body: event.body,
+                base64: event.is_base64_encoded,
+                query,
+                path_parameters: event.path_parameters,
+                stage_variables: event.stage_variables,
+                context: RequestContext::ApiGatewayV1(Box::new(event.request_context)),
+                multi_value,
+            }
+        }
+        HttpEvent::ApiGatewayV2(event, _) => {
+            let event = *event;
+            Parts {
+                method: event.request_context.http.method.clone(),
+                path: event.raw_path.unwrap_or_else(|| "/".into()),
+                raw_query: event.raw_query_string.unwrap_or_default(),
+                headers: event.headers,
+                cookies: event.cookies.unwrap_or_default(),
+                body: event.body,
+                base64: event.is_base64_encoded,
+                query: event.query_string_parameters,
+                path_parameters: event.path_parameters,
+                stage_variables: event.stage_variables,
+                context: RequestContext::ApiGatewayV2(Box::new(event.request_context)),
+                multi_value: false,
+            }
+        }
+        HttpEvent::Alb(event) => {
+            let event = *event;
+            let multi_value = !event.multi_value_headers.is_empty();
+            let query = if multi_value {
+                &event.multi_value_query_string_parameters
+            } else {
+                &event.query_string_parameters
+            };
+            // The load balancer passes query strings on as the client sent them (encoded).
+            let raw_query = query
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&");
+            let query = if multi_value {
+                event.multi_value_query_string_parameters
+            } else {
+                event.query_string_parameters
+            };
+            Parts {
+                method: event.http_method,
+                path: event.path.unwrap_or_else(|| "/".into()),
+                raw_query,
+                headers: if multi_value {
+                    event.multi_value_headers
+                } else {
+                    event.headers
+                },
+                cookies: Vec::new(),
+                body: event.body,
+                base64: event.is_base64_encoded,
+                query,
+                path_parameters: HashMap::new(),
+                stage_variables: HashMap::new(),
+                context: RequestContext::Alb(Box::new(event.request_context)),
+                multi_value,
+            }
+        }
+        HttpEvent::WebSocket(event) => {
+            let event = *event;
+            Parts {
+                method: event.http_method.unwrap_or(Method::POST),
+                path: event.path.unwrap_or_else(|| "/".into()),
+                raw_query: encode_query(&event.query_string_parameters),
+                headers: event.headers,
+                cookies: Vec::new(),
+                body: event.body,
+                base64: event.is_base64_encoded,
+                query: event.query_string_parameters,
+                path_parameters: event.path_parameters,
+                stage_variables: event.stage_variables,
+                context: RequestContext::WebSocket(Box::new(event.request_context)),
+                multi_value: false,
+            }
+        }
+    };
+    let multi_value = parts.multi_value;
+    let request = parts.build(source, context)?;
+    Ok((
+        request,
+        ResponseShape {
+            source,
+            multi_value,
+        },
+    ))
+}
+
+/// What every integration's event boils down to.
+struct Parts {
+    method: Method,
+    path: String,
+    raw_query: String,
+    headers: HeaderMap,
+    cookies: Vec<String>,
+    body: Option<String>,
+    base64: bool,
+    query: QueryMap,
+    path_parameters: HashMap<String, String>,
+    stage_variables: HashMap<String, String>,
+    context: RequestContext,
+    multi_value: bool,
+}
+
+impl Parts {
+    fn build(self, source: Source, context: Context) -> Result<Request<Full<Bytes>>, Error> {
+        let body = match (self.body, self.base64) {
+            (None, _) => Bytes::new(),
+            (Some(text), false) => Bytes::from(text),
+            (Some(encoded), true) => base64::engine::general_purpose::STANDARD
+                .decode(encoded.as_bytes())
+                .map(Bytes::from)
+                .map_err(|error| {
+                    Error::new(
+                        crate::error::error_type::UNMARSHAL,
+                        format!(
+                            "the request body is marked isBase64Encoded but is not base64: {error}"
+                        ),
+                    )
+                })?,
+        };
+        let uri = if self.raw_query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, self.raw_query)
+        };
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = self.method;
+        *request.uri_mut() = uri.parse().map_err(|error| {
+            Error::new(
+                crate::error::error_type::UNMARSHAL,
+                format!("the request path {uri:?} is not a valid URI: {error}"),
+            )
+        })?;
+        *request.headers_mut() = self.headers;
+        if !self.cookies.is_empty() {
+            // Payload format 2.0 moves cookies out of the headers; put them back.
+            if let Ok(cookie) = HeaderValue::from_str(&self.cookies.join("; ")) {
+                request.headers_mut().insert(http::header::COOKIE, cookie);
+            }
+        }
+        let extensions = request.extensions_mut();
+        extensions.insert(source);
+        extensions.insert(self.context);
+        extensions.insert(PathParameters(self.path_parameters));
+        extensions.insert(StageVariables(self.stage_variables));
+        extensions.insert(QueryStringParameters(self.query));
+        extensions.insert(RawQueryString(self.raw_query));
+        extensions.insert(context);
+        Ok(request)
+    }
+}
+
+fn encode_query(query: &QueryMap) -> String {
+    query
+        .iter()
+        .map(|(key, value)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(key, QUERY_SAFE),
+                utf8_percent_encode(value, QUERY_SAFE)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}

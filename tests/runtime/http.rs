@@ -1,0 +1,202 @@
+//! HTTP adapters: each integration's event becomes an `http::Request`, and the response
+//! goes back in that integration's shape.
+
+use std::convert::Infallible;
+
+use ::http::{Request, Response};
+use lambda_kit::http::{Body, PathParameters, RequestContext, Source, StageVariables, service};
+use lambda_kit::testing::{self, FakeInvocation};
+use lambda_kit::tower::service_fn;
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(&path).expect("fixture exists")).expect("fixture parses")
+}
+
+/// Describes the request it got; answers with two cookies, a repeated header and, for
+/// `/image`, a binary body.
+async fn describe(request: Request<Body>) -> Result<Response<String>, Infallible> {
+    let extensions = request.extensions();
+    let source = extensions.get::<Source>().copied();
+    let connection = match extensions.get::<RequestContext>() {
+        Some(RequestContext::WebSocket(context)) => context.connection_id.clone(),
+        _ => None,
+    };
+    let path_parameters = extensions
+        .get::<PathParameters>()
+        .map(|p| p.0.clone())
+        .unwrap_or_default();
+    let stage_variables = extensions
+        .get::<StageVariables>()
+        .map(|s| s.0.clone())
+        .unwrap_or_default();
+    let request_id = extensions
+        .get::<lambda_kit::Context>()
+        .map(|c| c.request_id().to_owned());
+    let header = |name: &str| {
+        request
+            .headers()
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let description = json!({
+        "source": source.map(|s| format!("{s:?}")),
+        "method": request.method().as_str(),
+        "uri": request.uri().to_string(),
+        "accept": header("accept"),
+        "cookie": header("cookie"),
+        "pathParameters": path_parameters,
+        "stageVariables": stage_variables,
+        "connection": connection,
+        "hasRequestId": request_id.is_some(),
+        "body": String::from_utf8_lossy(&http_body_util::BodyExt::collect(request.into_body()).await.map(|b| b.to_bytes()).unwrap_or_default()),
+    });
+    let response = Response::builder()
+        .header("content-type", "application/json")
+        .header("set-cookie", "a=1")
+        .header("set-cookie", "b=2")
+        .header("x-repeat", "x")
+        .header("x-repeat", "y")
+        .body(description.to_string())
+        .expect("a valid response");
+    Ok(response)
+}
+
+async fn invoke(event: Value) -> Value {
+    testing::invoke(service(service_fn(describe)), event)
+        .await
+        .expect_response()
+}
+
+fn body(response: &Value) -> Value {
+    serde_json::from_str(response["body"].as_str().expect("a text body")).expect("JSON body")
+}
+
+#[tokio::test]
+async fn rest_api_requests_use_multi_value_headers_and_answer_with_them() {
+    let response = invoke(fixture("apigw-v1.json")).await;
+    let seen = body(&response);
+    assert_eq!(seen["source"], "ApiGatewayV1");
+    assert_eq!(seen["method"], "PUT");
+    assert_eq!(seen["uri"], "/orders/42?expand=items&tag=a&tag=b");
+    assert_eq!(seen["accept"], json!(["text/html", "application/json"]));
+    assert_eq!(seen["pathParameters"], json!({"id": "42"}));
+    assert_eq!(seen["stageVariables"], json!({"tier": "gold"}));
+    assert_eq!(seen["body"], "{\"quantity\": 3}");
+    assert_eq!(seen["hasRequestId"], true);
+    assert_eq!(response["statusCode"], 200);
+    assert_eq!(response["isBase64Encoded"], false);
+    assert_eq!(
+        response["multiValueHeaders"]["set-cookie"],
+        json!(["a=1", "b=2"])
+    );
+    assert_eq!(response["multiValueHeaders"]["x-repeat"], json!(["x", "y"]));
+    assert_eq!(response["headers"]["x-repeat"], "x,y");
+    assert!(response.get("cookies").is_none());
+}
+
+#[tokio::test]
+async fn http_api_requests_get_cookies_back_and_base64_bodies_decoded() {
+    let response = invoke(fixture("apigw-v2.json")).await;
+    let seen = body(&response);
+    assert_eq!(seen["source"], "ApiGatewayV2");
+    assert_eq!(seen["uri"], "/orders?page=2&sort=desc");
+    assert_eq!(seen["cookie"], json!(["session=abc; theme=dark"]));
+    assert_eq!(seen["body"], "hello world");
+    assert_eq!(response["cookies"], json!(["a=1", "b=2"]));
+    assert!(
+        response["headers"].get("set-cookie").is_none(),
+        "cookies are not headers in payload 2.0"
+    );
+    assert_eq!(response["headers"]["x-repeat"], "x,y");
+    assert!(response.get("multiValueHeaders").is_none());
+}
+
+#[tokio::test]
+async fn function_urls_are_recognised() {
+    let seen = body(&invoke(fixture("function-url.json")).await);
+    assert_eq!(seen["source"], "FunctionUrl");
+    assert_eq!(seen["uri"], "/widgets");
+}
+
+#[tokio::test]
+async fn load_balancers_get_a_status_description_and_their_header_mode() {
+    let single = invoke(fixture("alb.json")).await;
+    assert_eq!(body(&single)["source"], "Alb");
+    assert_eq!(body(&single)["uri"], "/health?verbose=1");
+    assert_eq!(single["statusDescription"], "200 OK");
+    assert!(single.get("headers").is_some() && single.get("multiValueHeaders").is_none());
+
+    let multi = invoke(fixture("alb-multi.json")).await;
+    assert_eq!(
+        body(&multi)["accept"],
+        json!(["text/html", "application/json"])
+    );
+    assert!(multi.get("headers").is_none());
+    assert_eq!(
+        multi["multiValueHeaders"]["set-cookie"],
+        json!(["a=1", "b=2"])
+    );
+}
+
+#[tokio::test]
+async fn websocket_messages_carry_their_connection() {
+    let response = invoke(fixture("websocket.json")).await;
+    let seen = body(&response);
+    assert_eq!(seen["source"], "WebSocket");
+    assert_eq!(seen["connection"], "conn-123=");
+    assert_eq!(seen["body"], "{\"action\":\"sendmessage\",\"text\":\"hi\"}");
+}
+
+async fn image(_: Request<Body>) -> Result<Response<Body>, Infallible> {
+    let png = bytes::Bytes::from_static(&[0x89, b'P', b'N', b'G', 0, 255]);
+    Ok(Response::builder()
+        .header("content-type", "image/png")
+        .body(Body::new(png))
+        .expect("a valid response"))
+}
+
+#[tokio::test]
+async fn binary_responses_are_base64_encoded() {
+    let response = testing::invoke(service(service_fn(image)), fixture("function-url.json"))
+        .await
+        .expect_response();
+    assert_eq!(response["isBase64Encoded"], true);
+    assert_eq!(response["body"], "iVBORwD/");
+}
+
+#[tokio::test]
+async fn a_non_http_event_is_a_clear_unmarshal_error() {
+    let error = testing::invoke(service(service_fn(describe)), json!({"Records": []}))
+        .await
+        .expect_error();
+    assert_eq!(error.error_type, "Runtime.UnmarshalError");
+    assert!(
+        error.error_message.contains("not an HTTP event"),
+        "{}",
+        error.error_message
+    );
+    let mut broken = fixture("apigw-v2.json");
+    broken["body"] = json!("%%% not base64");
+    let error = testing::invoke(service(service_fn(describe)), broken)
+        .await
+        .expect_error();
+    assert!(
+        error.error_message.contains("isBase64Encoded"),
+        "{}",
+        error.error_message
+    );
+}
+
+#[tokio::test]
+async fn an_http_service_runs_in_the_real_loop() {
+    let (api, _runtime) = tests::start(service(service_fn(describe))).await;
+    let id = api.push_invocation(FakeInvocation::json(&fixture("apigw-v2.json")));
+    let response = api.response_json(&id).await;
+    assert_eq!(body(&response)["source"], "ApiGatewayV2");
+}
