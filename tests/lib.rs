@@ -10,8 +10,20 @@ use tokio::task::JoinHandle;
 
 /// A configuration whose only setting is `AWS_LAMBDA_RUNTIME_API = runtime_api`.
 pub fn config_for(runtime_api: &str) -> Config {
-    Config::from_lookup(|name| (name == "AWS_LAMBDA_RUNTIME_API").then(|| runtime_api.to_owned()))
-        .expect("a valid configuration")
+    config_with(runtime_api, &[])
+}
+
+/// A configuration for `runtime_api` with more variables set.
+pub fn config_with(runtime_api: &str, vars: &[(&str, &str)]) -> Config {
+    Config::from_lookup(|name| {
+        if name == "AWS_LAMBDA_RUNTIME_API" {
+            return Some(runtime_api.to_owned());
+        }
+        vars.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned())
+    })
+    .expect("a valid configuration")
 }
 
 /// A handler the tests can run on a spawned task.

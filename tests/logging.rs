@@ -471,3 +471,49 @@ async fn each_lambda_level_keeps_that_level_and_the_more_severe() {
         drop(guard);
     }
 }
+
+#[tokio::test]
+async fn concurrent_invocations_log_their_own_request_ids() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let config = tests::config_with(
+        &api.address(),
+        &[
+            ("AWS_LAMBDA_MAX_CONCURRENCY", "3"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ],
+    );
+    let captured = Captured::default();
+    let logging = Logging::from_lookup(&config, |_| None);
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::registry().with(logging.layer_with_writer(captured.clone())),
+    );
+    let barrier = Arc::new(tokio::sync::Barrier::new(3));
+    let handler = handler_fn(move |event: Value, _: Context| {
+        let barrier = Arc::clone(&barrier);
+        async move {
+            tracing::info!(n = event["n"].as_u64(), "before");
+            barrier.wait().await;
+            tracing::info!(n = event["n"].as_u64(), "after");
+            Ok::<_, Error>(Value::Null)
+        }
+    });
+    tokio::spawn(
+        Runtime::from_config(config)
+            .expect("runtime")
+            .run_concurrent(handler),
+    );
+    let ids: Vec<String> = (0..3u64).map(|n| api.push(json!({ "n": n }))).collect();
+    for id in &ids {
+        api.answer(id).await;
+    }
+    let lines: Vec<Value> = captured
+        .json_lines()
+        .into_iter()
+        .filter(|line| line.get("n").is_some())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for line in lines {
+        let n = line["n"].as_u64().expect("n") as usize;
+        assert_eq!(line["requestId"], ids[n], "{line}");
+    }
+}

@@ -21,4 +21,19 @@ async fn the_trace_variable_is_set_per_invocation_and_cleared_when_absent() {
         FakeInvocation::json(&json!({})).without_header("lambda-runtime-trace-id"),
     );
     assert_eq!(api.response_json(&id).await, Value::Null);
+
+    // With concurrent workers no single process-wide variable could be right: it stays unset.
+    let concurrent_api = lambda_kit::testing::FakeRuntimeApi::start()
+        .await
+        .expect("starts");
+    let config = tests::config_with(
+        &concurrent_api.address(),
+        &[("AWS_LAMBDA_MAX_CONCURRENCY", "2")],
+    );
+    let runtime = lambda_kit::Runtime::from_config(config).expect("runtime");
+    tokio::spawn(runtime.run_concurrent(handler_fn(read_trace_env)));
+    let id = concurrent_api.push_invocation(
+        FakeInvocation::json(&json!({})).header("lambda-runtime-trace-id", traced),
+    );
+    assert_eq!(concurrent_api.response_json(&id).await, Value::Null);
 }

@@ -26,6 +26,12 @@ pub(crate) fn main_fn(handler: &ItemFn, shape: &Shape, options: &Options) -> Tok
         }
     });
     let layers = &options.layers;
+    // Concurrent invocations share the state: say so at its type if it cannot be shared.
+    let state_check = shape.state_type.as_ref().map(|ty| {
+        quote_spanned! {ty.span()=>
+            ::lambda_kit::__private::assert_shared_state::<#ty>();
+        }
+    });
     // An unused closure parameter would warn in the user's crate; name it `_ctx` then.
     let (ctx_param, ctx_arg) = match shape.context {
         ContextParam::Absent => (quote!(_ctx), None),
@@ -46,6 +52,7 @@ pub(crate) fn main_fn(handler: &ItemFn, shape: &Shape, options: &Options) -> Tok
     };
     quote! {
         fn main() -> ::core::result::Result<(), ::lambda_kit::Error> {
+            #state_check
             ::lambda_kit::tokio::runtime::Builder::#builder()
                 .enable_all()
                 .build()?
@@ -54,7 +61,7 @@ pub(crate) fn main_fn(handler: &ItemFn, shape: &Shape, options: &Options) -> Tok
                     #init
                     runtime
                         #(.layer(#layers))*
-                        .run(::lambda_kit::handler_fn(
+                        .run_concurrent(::lambda_kit::handler_fn(
                             move |event, #ctx_param: ::lambda_kit::Context| async move {
                                 #name(#(#args),*).await.map_err(|error| {
                                     use ::lambda_kit::__private::{ViaDiagnostic as _, ViaInto as _};

@@ -51,13 +51,17 @@
 //!             let state = runtime.init(setup).await?;      // `|| async { setup() }` for a plain fn
 //!             runtime
 //!                 .layer(MyLayer::new())
-//!                 .run(lambda_kit::handler_fn(move |event, ctx: lambda_kit::Context| async move {
+//!                 .run_concurrent(lambda_kit::handler_fn(move |event, ctx: lambda_kit::Context| async move {
 //!                     hello(event, &ctx, state).await.map_err(take_lambda_error)
 //!                 }))
 //!                 .await
 //!         })
 //! }
 //! ```
+//!
+//! `run_concurrent` serves one invocation at a time unless Lambda Managed Instances set
+//! `AWS_LAMBDA_MAX_CONCURRENCY` above 1. So the handler's future must be `Send`, and the
+//! state `Send + Sync`; a state that is not gets a compile error at its type.
 //!
 //! By hand, `take_lambda_error` is `lambda_kit::Error::from_diagnostic` for a `Diagnostic`
 //! error type and `Into::into` otherwise. The macro picks between them for you.

@@ -19,6 +19,8 @@ pub(crate) struct Shape {
     pub(crate) context: ContextParam,
     /// Whether a third parameter takes the init state by reference.
     pub(crate) takes_state: bool,
+    /// The state's type (`S` of `state: &S`).
+    pub(crate) state_type: Option<Type>,
 }
 
 /// Checks `function` against the accepted forms:
@@ -77,16 +79,14 @@ pub(crate) fn check(function: &ItemFn, has_init: bool) -> syn::Result<Shape> {
         None => ContextParam::Absent,
         Some(param) => context_param(param)?,
     };
-    let takes_state = match params.get(2) {
-        None => false,
-        Some(param) => {
-            check_state_param(param, has_init)?;
-            true
-        }
+    let state_type = match params.get(2) {
+        None => None,
+        Some(param) => Some(check_state_param(param, has_init)?),
     };
     Ok(Shape {
         context,
-        takes_state,
+        takes_state: state_type.is_some(),
+        state_type,
     })
 }
 
@@ -111,7 +111,8 @@ fn context_param(param: &FnArg) -> syn::Result<ContextParam> {
     }
 }
 
-fn check_state_param(param: &FnArg, has_init: bool) -> syn::Result<()> {
+/// The state's type, once the parameter is known to borrow it.
+fn check_state_param(param: &FnArg, has_init: bool) -> syn::Result<Type> {
     if !has_init {
         return Err(syn::Error::new_spanned(
             param,
@@ -120,7 +121,9 @@ fn check_state_param(param: &FnArg, has_init: bool) -> syn::Result<()> {
         ));
     }
     match param_type(param) {
-        Type::Reference(reference) if reference.mutability.is_none() => Ok(()),
+        Type::Reference(reference) if reference.mutability.is_none() => {
+            Ok((*reference.elem).clone())
+        }
         ty => Err(syn::Error::new_spanned(
             ty,
             "the state is shared by every invocation: take it by shared reference, `state: &State`",

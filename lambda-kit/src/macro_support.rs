@@ -98,6 +98,19 @@ fn unreachable_init() -> ! {
     unreachable!("the init value was taken twice")
 }
 
+/// Init state that concurrent invocations can share.
+#[diagnostic::on_unimplemented(
+    message = "the init state `{Self}` is shared by concurrent invocations, so it must be `Send + Sync + 'static`",
+    label = "not shareable between invocations",
+    note = "wrap what is not thread-safe in a `std::sync::Mutex`, or use thread-safe types (`Arc` rather than `Rc`)"
+)]
+pub trait SharedState: Send + Sync + 'static {}
+
+impl<T: Send + Sync + 'static> SharedState for T {}
+
+/// Fails to compile, at the state's type, when the state cannot be shared.
+pub fn assert_shared_state<T: SharedState>() {}
+
 #[cfg(test)]
 // The `&&` is the dispatch under test; removing it would change which impl is chosen.
 #[allow(clippy::needless_borrow)]

@@ -4,6 +4,7 @@
 mod answers;
 mod api_faults;
 mod batch;
+mod concurrency;
 mod context_headers;
 mod handlers;
 mod http;

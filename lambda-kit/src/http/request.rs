@@ -50,7 +50,7 @@ pub(crate) fn into_request(
             Parts {
                 method: event.http_method,
                 path: event.path.unwrap_or_else(|| "/".into()),
-                raw_query: encode_query(&query),
+                raw_query: join_query(&query, true),
                 headers: if multi_value {
                     event.multi_value_headers
                 } else {
@@ -92,11 +92,7 @@ pub(crate) fn into_request(
                 &event.query_string_parameters
             };
             // The load balancer passes query strings on as the client sent them (encoded).
-            let raw_query = query
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("&");
+            let raw_query = join_query(query, false);
             let query = if multi_value {
                 event.multi_value_query_string_parameters
             } else {
@@ -126,7 +122,7 @@ pub(crate) fn into_request(
             Parts {
                 method: event.http_method.unwrap_or(Method::POST),
                 path: event.path.unwrap_or_else(|| "/".into()),
-                raw_query: encode_query(&event.query_string_parameters),
+                raw_query: join_query(&event.query_string_parameters, true),
                 headers: event.headers,
                 cookies: Vec::new(),
                 body: event.body,
@@ -215,15 +211,20 @@ impl Parts {
     }
 }
 
-fn encode_query(query: &QueryMap) -> String {
-    query
-        .iter()
-        .map(|(key, value)| {
-            format!(
+/// The query string for a query map: names sorted (the event's JSON object kept no order),
+/// each name's values in their order, percent-encoded when the map holds decoded values.
+fn join_query(query: &QueryMap, encode: bool) -> String {
+    let mut pairs: Vec<(&str, &str)> = query.iter().collect();
+    pairs.sort_by_key(|(key, _)| *key);
+    pairs
+        .into_iter()
+        .map(|(key, value)| match encode {
+            true => format!(
                 "{}={}",
                 utf8_percent_encode(key, QUERY_SAFE),
                 utf8_percent_encode(value, QUERY_SAFE)
-            )
+            ),
+            false => format!("{key}={value}"),
         })
         .collect::<Vec<_>>()
         .join("&")

@@ -15,6 +15,7 @@ pub(crate) mod invocation;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -206,6 +207,33 @@ impl<L> Runtime<L> {
         }
     }
 
+    /// Like [`Runtime::run`], but serves `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once
+    /// when Lambda Managed Instances set it above 1 (each on its own connection, sharing the
+    /// handler); otherwise exactly like `run`. The handler must then be `Clone + Send`.
+    pub async fn run_concurrent<H, E, R>(self, handler: H) -> Result<(), Error>
+    where
+        L: Layer<H>,
+        L::Service: Service<LambdaEvent<E>, Response = R> + Clone + Send + 'static,
+        <L::Service as Service<LambdaEvent<E>>>::Future: Send,
+        <L::Service as Service<LambdaEvent<E>>>::Error: Into<Error> + Send,
+        E: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+    {
+        self.start().await?;
+        let service = self.layers.service(handler);
+        match self.mode {
+            Mode::Lambda(endpoint) if self.config.max_concurrency() > 1 => {
+                serve_concurrently(service, endpoint, self.config, self.metrics).await
+            }
+            Mode::Lambda(endpoint) => {
+                serve(service, ApiClient::new(endpoint), self.config, self.metrics).await
+            }
+            Mode::Cli(cli) => {
+                crate::local::invoke_once(service, cli, self.config, self.metrics).await
+            }
+        }
+    }
+
     /// What has to happen before init or the first poll: the command line is acted on,
     /// and an unusable configuration is reported.
     async fn start(&self) -> Result<(), Error> {
@@ -250,10 +278,21 @@ impl<L> Runtime<L> {
     }
 }
 
+/// What every worker of one runtime shares.
+struct Shared {
+    config: Arc<Config>,
+    metrics: Metrics,
+    /// Set by the first invocation of the environment, whichever worker serves it.
+    warm: AtomicBool,
+    /// Sequential mode sets `_X_AMZN_TRACE_ID`; with concurrent invocations one process-wide
+    /// variable cannot name them all, so the trace id lives only on each `Context`.
+    sets_trace_env: bool,
+}
+
 /// The loop: one invocation at a time, until a fatal API error.
 async fn serve<S, E, R>(
-    mut service: S,
-    mut client: ApiClient,
+    service: S,
+    client: ApiClient,
     config: Arc<Config>,
     metrics: Metrics,
 ) -> Result<(), Error>
@@ -266,21 +305,91 @@ where
     if config.max_concurrency() > 1 {
         tracing::warn!(
             max_concurrency = config.max_concurrency(),
-            "AWS_LAMBDA_MAX_CONCURRENCY is above 1, but this runtime serves one invocation at a time"
+            "AWS_LAMBDA_MAX_CONCURRENCY is above 1, but `run` serves one invocation at a time; \
+             use `run_concurrent` (as #[lambda_kit::handler] does)"
         );
     }
-    let mut cold_start = true;
+    let shared = Shared {
+        config,
+        metrics,
+        warm: AtomicBool::new(false),
+        sets_trace_env: true,
+    };
+    worker(service, client, &shared).await
+}
+
+/// `AWS_LAMBDA_MAX_CONCURRENCY` workers, each polling on its own connection; the first
+/// fatal error ends them all.
+async fn serve_concurrently<S, E, R>(
+    service: S,
+    endpoint: Endpoint,
+    config: Arc<Config>,
+    metrics: Metrics,
+) -> Result<(), Error>
+where
+    S: Service<LambdaEvent<E>, Response = R> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<Error> + Send,
+    E: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+{
+    let workers = config.max_concurrency();
+    let shared = Arc::new(Shared {
+        config,
+        metrics,
+        warm: AtomicBool::new(false),
+        sets_trace_env: false,
+    });
+    let mut running = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let (service, client, shared) = (
+            service.clone(),
+            ApiClient::new(endpoint.clone()),
+            Arc::clone(&shared),
+        );
+        running.spawn(async move { worker(service, client, &shared).await });
+    }
+    while let Some(finished) = running.join_next().await {
+        match finished {
+            // A worker only returns for a fatal error (a broken environment): stop them all.
+            Ok(result) => return result,
+            Err(join_error) => {
+                tracing::error!(%join_error, "a runtime worker stopped; the others go on");
+            }
+        }
+    }
+    Err(Error::new(
+        "Runtime.NoWorkers",
+        "every runtime worker stopped",
+    ))
+}
+
+/// Polls, invokes and answers, one invocation at a time, until a fatal API error.
+async fn worker<S, E, R>(
+    mut service: S,
+    mut client: ApiClient,
+    shared: &Shared,
+) -> Result<(), Error>
+where
+    S: Service<LambdaEvent<E>, Response = R>,
+    S::Error: Into<Error>,
+    E: DeserializeOwned,
+    R: Serialize,
+{
     loop {
-        let Some((context, payload)) = next_invocation(&mut client, &config).await? else {
+        let Some((context, payload)) = next_invocation(&mut client, &shared.config).await? else {
             continue;
         };
-        set_trace_env(context.xray_trace_id());
-        let first = std::mem::replace(&mut cold_start, false);
-        let span = invocation_span(&context, first);
+        if shared.sets_trace_env {
+            set_trace_env(context.xray_trace_id());
+        }
+        let cold_start = !shared.warm.swap(true, Ordering::Relaxed);
+        let span = invocation_span(&context, cold_start);
         let request_id = context.request_id().to_owned();
         let invocation_id = context.invocation_id().map(str::to_owned);
-        let outcome = metrics
-            .scope(first, invoke(&mut service, &payload, context))
+        let outcome = shared
+            .metrics
+            .scope(cold_start, invoke(&mut service, &payload, context))
             .instrument(span.clone())
             .await;
         answer(&mut client, &request_id, invocation_id.as_deref(), outcome)
