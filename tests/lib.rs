@@ -2,8 +2,7 @@
 //! [`FakeRuntimeApi`], and count what it posted.
 
 use lambda_kit::testing::{FakeRuntimeApi, RecordedCall};
-use lambda_kit::tower::Service;
-use lambda_kit::{Config, Error, LambdaEvent, Runtime};
+use lambda_kit::{Config, Error, Handler, Runtime};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
@@ -27,15 +26,10 @@ pub fn config_with(runtime_api: &str, vars: &[(&str, &str)]) -> Config {
 }
 
 /// A handler the tests can run on a spawned task.
-pub trait TestHandler<E, R>:
-    Service<LambdaEvent<E>, Response = R, Error: Into<Error> + Send, Future: Send> + Send + 'static
-{
-}
+pub trait TestHandler<E, R>: Handler<E, R, Future: Send, Error: Send> + Send + 'static {}
 
 impl<H, E, R> TestHandler<E, R> for H where
-    H: Service<LambdaEvent<E>, Response = R, Error: Into<Error> + Send, Future: Send>
-        + Send
-        + 'static
+    H: Handler<E, R, Future: Send, Error: Send> + Send + 'static
 {
 }
 

@@ -29,6 +29,16 @@ impl<E> LambdaEvent<E> {
     }
 }
 
+/// What the runtime drives: a tower service that takes a [`LambdaEvent<E>`], answers an `R`,
+/// and fails with anything [`Error`] converts from. Every such service is a `Handler`;
+/// the trait only names the bounds.
+pub trait Handler<E, R>: tower::Service<LambdaEvent<E>, Response = R, Error: Into<Error>> {}
+
+impl<S, E, R> Handler<E, R> for S where
+    S: tower::Service<LambdaEvent<E>, Response = R, Error: Into<Error>>
+{
+}
+
 /// Makes a handler service out of an `async fn(event, ctx) -> Result<R, E>`.
 ///
 /// ```

@@ -12,7 +12,7 @@ use tower::Service;
 
 use crate::context::Context;
 use crate::error::{Error, error_type};
-use crate::handler::LambdaEvent;
+use crate::handler::{Handler, LambdaEvent};
 use crate::panic::{guarded, guarded_sync};
 
 /// Runs one invocation of `service` and returns the encoded response or the error to report.
@@ -22,8 +22,7 @@ pub(crate) async fn invoke<S, E, R>(
     context: Context,
 ) -> Result<Bytes, Error>
 where
-    S: Service<LambdaEvent<E>, Response = R>,
-    S::Error: Into<Error>,
+    S: Handler<E, R>,
     E: DeserializeOwned,
     R: Serialize,
 {

@@ -70,7 +70,7 @@ pub use context::{
     MAX_FUNCTION_TIMEOUT,
 };
 pub use error::{Diagnostic, Error, ErrorBody, error_type};
-pub use handler::{HandlerFn, HandlerFnFuture, LambdaEvent, handler_fn};
+pub use handler::{Handler, HandlerFn, HandlerFnFuture, LambdaEvent, handler_fn};
 pub use runtime::Runtime;
 
 /// Generates `main` for an async handler fn; see the `lambda-kit-macros` crate for the

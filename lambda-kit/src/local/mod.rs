@@ -13,13 +13,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tower::Service;
 use tracing::Instrument;
 
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
-use crate::handler::LambdaEvent;
+use crate::handler::Handler;
 use crate::invoke::invoke;
 use crate::metrics::Metrics;
 
@@ -179,8 +178,7 @@ pub(crate) async fn invoke_once<S, E, R>(
     metrics: Metrics,
 ) -> Result<(), Error>
 where
-    S: Service<LambdaEvent<E>, Response = R>,
-    S::Error: Into<Error>,
+    S: Handler<E, R>,
     E: DeserializeOwned,
     R: Serialize,
 {

@@ -37,7 +37,7 @@ use self::invocation::context_from_headers;
 use crate::config::{Config, ConfigError};
 use crate::context::Context;
 use crate::error::{Error, error_type};
-use crate::handler::LambdaEvent;
+use crate::handler::{Handler, LambdaEvent};
 use crate::invoke::invoke;
 use crate::local::Cli;
 use crate::metrics::Metrics;
@@ -190,8 +190,7 @@ impl<L> Runtime<L> {
     pub async fn run<H, E, R>(self, handler: H) -> Result<(), Error>
     where
         L: Layer<H>,
-        L::Service: Service<LambdaEvent<E>, Response = R>,
-        <L::Service as Service<LambdaEvent<E>>>::Error: Into<Error>,
+        L::Service: Handler<E, R>,
         E: DeserializeOwned,
         R: Serialize,
     {
@@ -213,9 +212,9 @@ impl<L> Runtime<L> {
     pub async fn run_concurrent<H, E, R>(self, handler: H) -> Result<(), Error>
     where
         L: Layer<H>,
-        L::Service: Service<LambdaEvent<E>, Response = R> + Clone + Send + 'static,
+        L::Service: Handler<E, R> + Clone + Send + 'static,
         <L::Service as Service<LambdaEvent<E>>>::Future: Send,
-        <L::Service as Service<LambdaEvent<E>>>::Error: Into<Error> + Send,
+        <L::Service as Service<LambdaEvent<E>>>::Error: Send,
         E: DeserializeOwned + Send + 'static,
         R: Serialize + Send + 'static,
     {
@@ -297,8 +296,7 @@ async fn serve<S, E, R>(
     metrics: Metrics,
 ) -> Result<(), Error>
 where
-    S: Service<LambdaEvent<E>, Response = R>,
-    S::Error: Into<Error>,
+    S: Handler<E, R>,
     E: DeserializeOwned,
     R: Serialize,
 {
@@ -327,9 +325,9 @@ async fn serve_concurrently<S, E, R>(
     metrics: Metrics,
 ) -> Result<(), Error>
 where
-    S: Service<LambdaEvent<E>, Response = R> + Clone + Send + 'static,
+    S: Handler<E, R> + Clone + Send + 'static,
     S::Future: Send,
-    S::Error: Into<Error> + Send,
+    S::Error: Send,
     E: DeserializeOwned + Send + 'static,
     R: Serialize + Send + 'static,
 {
@@ -371,8 +369,7 @@ async fn worker<S, E, R>(
     shared: &Shared,
 ) -> Result<(), Error>
 where
-    S: Service<LambdaEvent<E>, Response = R>,
-    S::Error: Into<Error>,
+    S: Handler<E, R>,
     E: DeserializeOwned,
     R: Serialize,
 {

@@ -24,15 +24,14 @@ mod fake_api;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tower::Service;
 
 pub use fake_api::{
     Answer, AnswerKind, FakeInvocation, FakeRuntimeApi, Fault, RecordedCall, Route,
 };
 
 use crate::context::{Context, ContextBuilder};
-use crate::error::{Error, ErrorBody};
-use crate::handler::LambdaEvent;
+use crate::error::ErrorBody;
+use crate::handler::Handler;
 
 /// A fake [`Context`] builder: random request id, 3 s remaining, a well-formed ARN and an
 /// unsampled trace header, each overridable.
@@ -73,8 +72,7 @@ impl Outcome {
 /// decode -> call -> encode -> error path.
 pub async fn invoke<S, E, R>(handler: S, event: impl Serialize) -> Outcome
 where
-    S: Service<LambdaEvent<E>, Response = R>,
-    S::Error: Into<Error>,
+    S: Handler<E, R>,
     E: DeserializeOwned,
     R: Serialize,
 {
@@ -85,8 +83,7 @@ where
 /// Invokes `handler` with raw payload bytes and the given context.
 pub async fn invoke_raw<S, E, R>(mut handler: S, payload: &[u8], context: Context) -> Outcome
 where
-    S: Service<LambdaEvent<E>, Response = R>,
-    S::Error: Into<Error>,
+    S: Handler<E, R>,
     E: DeserializeOwned,
     R: Serialize,
 {
