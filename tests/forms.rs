@@ -88,3 +88,15 @@ async fn a_failing_init_fn_is_posted_and_the_process_exits_without_polling() {
     );
     assert_eq!(api.polls(), 0);
 }
+
+#[tokio::test]
+async fn an_http_handler_fn_with_state() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let _child = spawn(&api, env!("CARGO_BIN_EXE_form-http"));
+    let event = lambda_kit::testing::events::api_gateway_v2("get", "/hello").build();
+    let id = api.push(&event);
+    let response = api.response_json(&id).await;
+    assert_eq!(response["statusCode"], 200);
+    assert_eq!(response["body"], "Hello from /hello");
+    assert_eq!(response["headers"]["x-request-id"], id.as_str());
+}

@@ -26,6 +26,11 @@
 //!
 //! # Options
 //!
+//! - `http`: the fn serves HTTP (API Gateway, ALB, function URLs):
+//!   `async fn f(request: http::Request<lambda_kit::http::Body>) -> Result<http::Response<B>, E>`,
+//!   with `state: &S` as a second parameter when there is an `init`. The invocation's
+//!   `Context` is in the request's extensions. Expands to
+//!   `run_concurrent(lambda_kit::http::service(tower::service_fn(...)))`.
 //! - `init = path`: the function that builds the state.
 //! - `flavor = "multi_thread"`: use tokio's multi-thread scheduler. The default,
 //!   `"current_thread"`, costs no cross-thread wake-ups per invocation.
@@ -119,7 +124,7 @@ fn expand(args: TokenStream, item: TokenStream) -> syn::Result<proc_macro2::Toke
             ));
         }
     };
-    let shape = signature::check(&handler, options.init.is_some())?;
+    let shape = signature::check(&handler, options.init.is_some(), options.http)?;
     if let (Some(init), false) = (&options.init, shape.takes_state) {
         return Err(syn::Error::new_spanned(
             init,

@@ -19,6 +19,8 @@ pub(crate) struct Options {
     pub(crate) flavor: Flavor,
     /// Tower layers, outermost first.
     pub(crate) layers: Vec<Expr>,
+    /// The handler serves HTTP requests (`lambda_kit::http`).
+    pub(crate) http: bool,
 }
 
 impl Default for Options {
@@ -27,6 +29,7 @@ impl Default for Options {
             init: None,
             flavor: Flavor::CurrentThread,
             layers: Vec::new(),
+            http: false,
         }
     }
 }
@@ -34,7 +37,9 @@ impl Default for Options {
 impl Options {
     /// Reads one `name = value` argument.
     pub(crate) fn parse_one(&mut self, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
-        if meta.path.is_ident("init") {
+        if meta.path.is_ident("http") {
+            self.http = true;
+        } else if meta.path.is_ident("init") {
             self.init = Some(meta.value()?.parse()?);
         } else if meta.path.is_ident("flavor") {
             let flavor: LitStr = meta.value()?.parse()?;
@@ -53,8 +58,8 @@ impl Options {
             self.layers = layers.elems.into_iter().collect();
         } else {
             return Err(meta.error(
-                "unknown option: expected `init = setup_fn`, `flavor = \"multi_thread\"` \
-                 or `layers = [layer, ...]`",
+                "unknown option: expected `http`, `init = setup_fn`, \
+                 `flavor = \"multi_thread\"` or `layers = [layer, ...]`",
             ));
         }
         Ok(())

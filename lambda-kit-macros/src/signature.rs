@@ -25,7 +25,7 @@ pub(crate) struct Shape {
 
 /// Checks `function` against the accepted forms:
 /// `async fn f(event: E [, ctx: Context | &Context [, state: &S]]) -> Result<R, Err>`.
-pub(crate) fn check(function: &ItemFn, has_init: bool) -> syn::Result<Shape> {
+pub(crate) fn check(function: &ItemFn, has_init: bool, http: bool) -> syn::Result<Shape> {
     let signature = &function.sig;
     if signature.asyncness.is_none() {
         return Err(syn::Error::new(
@@ -75,6 +75,9 @@ pub(crate) fn check(function: &ItemFn, has_init: bool) -> syn::Result<Shape> {
         ));
     }
     check_return_type(&signature.output, signature.ident.span())?;
+    if http {
+        return check_http(&params, has_init);
+    }
     let context = match params.get(1) {
         None => ContextParam::Absent,
         Some(param) => context_param(param)?,
@@ -85,6 +88,27 @@ pub(crate) fn check(function: &ItemFn, has_init: bool) -> syn::Result<Shape> {
     };
     Ok(Shape {
         context,
+        takes_state: state_type.is_some(),
+        state_type,
+    })
+}
+
+/// `(request: http::Request<Body>)`, or `(request, state: &S)` with `init`: the context
+/// travels in the request's extensions.
+fn check_http(params: &[&FnArg], has_init: bool) -> syn::Result<Shape> {
+    if let Some(extra) = params.get(2) {
+        return Err(syn::Error::new_spanned(
+            extra,
+            "an HTTP handler takes the request, and with `init` the state: \
+             `(request: http::Request<Body>, state: &State)`; the context is in the request's extensions",
+        ));
+    }
+    let state_type = match params.get(1) {
+        None => None,
+        Some(param) => Some(check_state_param(param, has_init)?),
+    };
+    Ok(Shape {
+        context: ContextParam::Absent,
         takes_state: state_type.is_some(),
         state_type,
     })

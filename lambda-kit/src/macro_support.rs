@@ -98,6 +98,10 @@ fn unreachable_init() -> ! {
     unreachable!("the init value was taken twice")
 }
 
+/// The request an HTTP handler fn receives.
+#[cfg(feature = "http")]
+pub type HttpRequest = ::http::Request<crate::http::Body>;
+
 /// Init state that concurrent invocations can share.
 #[diagnostic::on_unimplemented(
     message = "the init state `{Self}` is shared by concurrent invocations, so it must be `Send + Sync + 'static`",

@@ -1,0 +1,30 @@
+//! Form `#[lambda_kit::handler(http, init = ...)]`: an HTTP handler fn with shared state.
+
+use std::convert::Infallible;
+
+use lambda_kit::Context;
+use lambda_kit::http::Body;
+
+struct Greeting(&'static str);
+
+fn setup() -> Result<Greeting, Infallible> {
+    Ok(Greeting("Hello"))
+}
+
+#[lambda_kit::handler(http, init = setup)]
+async fn greet(
+    request: http::Request<Body>,
+    greeting: &Greeting,
+) -> Result<http::Response<String>, Infallible> {
+    let request_id = request
+        .extensions()
+        .get::<Context>()
+        .map(|ctx| ctx.request_id().to_owned())
+        .unwrap_or_default();
+    let response = http::Response::builder()
+        .header("content-type", "text/plain")
+        .header("x-request-id", request_id)
+        .body(format!("{} from {}", greeting.0, request.uri().path()))
+        .unwrap_or_default();
+    Ok(response)
+}
