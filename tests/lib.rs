@@ -1,9 +1,9 @@
 //! Helpers shared by the end-to-end tests: run the real runtime loop in-process against a
 //! [`FakeRuntimeApi`], and count what it posted.
 
+use lambda_kit::streaming::IntoFunctionResponse;
 use lambda_kit::testing::{FakeRuntimeApi, RecordedCall};
 use lambda_kit::{Config, Error, Handler, Runtime};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 
@@ -40,7 +40,7 @@ pub fn spawn_runtime<E, R>(
 ) -> JoinHandle<Result<(), Error>>
 where
     E: DeserializeOwned + Send + 'static,
-    R: Serialize + Send + 'static,
+    R: IntoFunctionResponse + Send + 'static,
 {
     let runtime = Runtime::from_config(config_for(runtime_api)).expect("a runtime");
     tokio::spawn(runtime.run(handler))
@@ -52,7 +52,7 @@ pub async fn start<E, R>(
 ) -> (FakeRuntimeApi, JoinHandle<Result<(), Error>>)
 where
     E: DeserializeOwned + Send + 'static,
-    R: Serialize + Send + 'static,
+    R: IntoFunctionResponse + Send + 'static,
 {
     let api = FakeRuntimeApi::start()
         .await

@@ -14,21 +14,22 @@ use crate::context::Context;
 use crate::error::{Error, error_type};
 use crate::handler::{Handler, LambdaEvent};
 use crate::panic::{guarded, guarded_sync};
+use crate::runtime::streaming::{FunctionResponse, IntoFunctionResponse};
 
 /// Runs one invocation of `service` and returns the encoded response or the error to report.
 pub(crate) async fn invoke<S, E, R>(
     service: &mut S,
     payload: &[u8],
     context: Context,
-) -> Result<Bytes, Error>
+) -> Result<FunctionResponse, Error>
 where
     S: Handler<E, R>,
     E: DeserializeOwned,
-    R: Serialize,
+    R: IntoFunctionResponse,
 {
     let event = decode_event::<E>(payload)?;
     let response = call(service, LambdaEvent::new(event, context)).await?;
-    encode_response(&response)
+    response.into_function_response()
 }
 
 /// Decodes the payload, naming the path of the first field that did not fit.

@@ -72,6 +72,7 @@ pub use context::{
 pub use error::{Diagnostic, Error, ErrorBody, error_type};
 pub use handler::{Handler, HandlerFn, HandlerFnFuture, LambdaEvent, handler_fn};
 pub use runtime::Runtime;
+pub use runtime::streaming;
 
 /// Generates `main` for an async handler fn; see the `lambda-kit-macros` crate for the
 /// accepted forms, options and expansion.

@@ -9,4 +9,5 @@ mod context_headers;
 mod handlers;
 mod http;
 mod init;
+mod streaming;
 mod test_events;

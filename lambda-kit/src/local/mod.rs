@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
@@ -21,6 +20,7 @@ use crate::error::Error;
 use crate::handler::Handler;
 use crate::invoke::invoke;
 use crate::metrics::Metrics;
+use crate::runtime::streaming::{FunctionResponse, IntoFunctionResponse};
 
 mod serve;
 
@@ -180,7 +180,7 @@ pub(crate) async fn invoke_once<S, E, R>(
 where
     S: Handler<E, R>,
     E: DeserializeOwned,
-    R: Serialize,
+    R: IntoFunctionResponse,
 {
     let Cli::Invoke(source) = cli else {
         cli.exit_unless_invoking();
@@ -200,11 +200,28 @@ where
         .instrument(span.clone())
         .await;
     match outcome {
-        Ok(response) => {
+        Ok(FunctionResponse::Buffered(response)) => {
             let mut stdout = std::io::stdout().lock();
             // A closed stdout (piped into `head`) is not the handler's failure.
             let _ = stdout.write_all(&response).and_then(|()| writeln!(stdout));
             let _ = stdout.flush();
+            Ok(())
+        }
+        Ok(FunctionResponse::Streamed(streamed)) => {
+            // Chunks are printed as they come; an HTTP stream's prelude is not body.
+            let mut body = streamed.body;
+            while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+                match chunk {
+                    Ok(chunk) => {
+                        let mut stdout = std::io::stdout().lock();
+                        let _ = stdout.write_all(&chunk).and_then(|()| stdout.flush());
+                    }
+                    Err(error) => {
+                        span.in_scope(|| crate::runtime::log_failure(&error));
+                        std::process::exit(EXIT_FAILED);
+                    }
+                }
+            }
             Ok(())
         }
         Err(error) => {

@@ -35,6 +35,8 @@ use crate::runtime::{MAX_RESPONSE_BYTES, header};
 
 /// The Invoke API's limit on a synchronous request payload.
 const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
+/// Lambda's limit on a streamed response.
+const MAX_STREAMED_BYTES: usize = 200 * 1024 * 1024;
 /// Where `--serve` listens without an address.
 pub(crate) const DEFAULT_ADDRESS: &str = "127.0.0.1:9000";
 
@@ -430,11 +432,20 @@ async fn serve_runtime_api(
     if route == Route::Next {
         return Ok(next(&shared).await);
     }
-    let body = match Limited::new(request.into_body(), MAX_RESPONSE_BYTES)
-        .collect()
-        .await
-    {
-        Ok(body) => body.to_bytes(),
+    let streaming = request
+        .headers()
+        .get(header::RESPONSE_MODE)
+        .is_some_and(|mode| mode == "streaming");
+    let limit = if streaming {
+        MAX_STREAMED_BYTES
+    } else {
+        MAX_RESPONSE_BYTES
+    };
+    let (body, stream_error) = match Limited::new(request.into_body(), limit).collect().await {
+        Ok(collected) => {
+            let stream_error = collected.trailers().and_then(stream_error_body);
+            (collected.to_bytes(), stream_error)
+        }
         Err(_) => {
             return Ok(reply(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -458,12 +469,28 @@ async fn serve_runtime_api(
             error_json("InvalidRequestID", "Invalid request ID"),
         ));
     };
-    let answer = match route {
-        Route::Response => Answer::Response(body),
+    let answer = match (route, stream_error) {
+        // A stream that failed part way: the caller gets the error, as the Invoke API reports it.
+        (Route::Response, Some(error)) => Answer::Error(error),
+        (Route::Response, None) => Answer::Response(body),
         _ => Answer::Error(body),
     };
     let _ = sender.send(answer);
     Ok(reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#))
+}
+
+/// The error JSON carried by a failed stream's trailers.
+fn stream_error_body(trailers: &http::HeaderMap) -> Option<Bytes> {
+    let error_type = trailers.get(header::FUNCTION_ERROR_TYPE)?.to_str().ok()?;
+    let body = trailers.get(header::FUNCTION_ERROR_BODY).and_then(|value| {
+        base64::engine::general_purpose::STANDARD
+            .decode(value.as_bytes())
+            .ok()
+    });
+    Some(
+        body.map(Bytes::from)
+            .unwrap_or_else(|| error_json(error_type, "the response stream failed")),
+    )
 }
 
 /// `GET /next`: waits for the next invocation and hands it to the function.

@@ -7,7 +7,7 @@ use std::error::Error as StdError;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Either, Full, StreamBody};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -15,9 +15,17 @@ use tokio::net::TcpStream;
 use super::backoff::Backoff;
 use super::endpoint::Endpoint;
 use super::invocation::header;
+use super::streaming::{StreamFrames, Streamed};
 use crate::error::ErrorBody;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// A request body: whole (every call but one), or streamed (a streamed response).
+type OutgoingBody = Either<Full<Bytes>, StreamBody<StreamFrames>>;
+
+/// The trailers a streamed response declares up front, as HTTP/1.1 requires.
+const DECLARED_TRAILERS: &str =
+    "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body";
 
 /// `User-Agent`: Lambda reads its first token as the runtime's name and release.
 const USER_AGENT_VALUE: &str = concat!("lambda-kit/", env!("CARGO_PKG_VERSION"));
@@ -50,6 +58,13 @@ pub enum ApiError {
         /// What the API said.
         body: String,
     },
+    /// A streamed response could not be sent to the end.
+    #[error("sending a streamed response failed part way: {source}")]
+    StreamInterrupted {
+        /// The transport error.
+        #[source]
+        source: BoxError,
+    },
     /// `/next` kept answering without an invocation.
     #[error(
         "the Runtime API answered /next with {status} {attempts} times in a row; exiting: {body}"
@@ -76,7 +91,7 @@ struct ApiRequest {
 pub(crate) struct ApiClient {
     endpoint: Endpoint,
     host: HeaderValue,
-    connection: Option<SendRequest<Full<Bytes>>>,
+    connection: Option<SendRequest<OutgoingBody>>,
 }
 
 impl ApiClient {
@@ -116,6 +131,55 @@ impl ApiClient {
             body,
         };
         self.send(&request).await
+    }
+
+    /// `POST /runtime/invocation/{id}/response` in streaming mode: the body is sent as it is
+    /// produced. A stream cannot be sent twice, so there is one attempt (after a reconnect
+    /// if the connection had dropped); a failure is returned for the caller to log.
+    pub(crate) async fn post_streaming(
+        &mut self,
+        request_id: &str,
+        invocation_id: Option<&str>,
+        streamed: Streamed,
+        span: tracing::Span,
+    ) -> Result<Response<Bytes>, ApiError> {
+        let (content_type, frames) = StreamFrames::new(streamed, span);
+        let mut request = Request::new(Either::Right(StreamBody::new(frames)));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.endpoint.response(request_id);
+        let mut headers = answer_headers(invocation_id, None);
+        headers.insert(CONTENT_TYPE, content_type);
+        headers.insert(header::RESPONSE_MODE, HeaderValue::from_static("streaming"));
+        headers.insert(
+            http::header::TRAILER,
+            HeaderValue::from_static(DECLARED_TRAILERS),
+        );
+        headers.insert(HOST, self.host.clone());
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        *request.headers_mut() = headers;
+        let path = request.uri().path().to_owned();
+        let outcome = async {
+            let sender = self.connection().await?;
+            sender.ready().await?;
+            let (parts, body) = sender.send_request(request).await?.into_parts();
+            let body = body.collect().await?.to_bytes();
+            Ok::<_, BoxError>(Response::from_parts(parts, body))
+        }
+        .await;
+        match outcome {
+            Ok(response) if response.status() == StatusCode::INTERNAL_SERVER_ERROR => {
+                Err(ApiError::ContainerError {
+                    method: Method::POST,
+                    path,
+                    body: String::from_utf8_lossy(response.body()).into_owned(),
+                })
+            }
+            Ok(response) => Ok(response),
+            Err(source) => {
+                self.connection = None;
+                Err(ApiError::StreamInterrupted { source })
+            }
+        }
     }
 
     /// `POST /runtime/invocation/{id}/error` with a Lambda error body.
@@ -189,7 +253,7 @@ impl ApiClient {
         let host = self.host.clone();
         let sender = self.connection().await?;
         sender.ready().await?;
-        let mut outgoing = Request::new(Full::new(request.body.clone()));
+        let mut outgoing = Request::new(Either::Left(Full::new(request.body.clone())));
         *outgoing.method_mut() = request.method.clone();
         *outgoing.uri_mut() = request.uri.clone();
         let headers = outgoing.headers_mut();
@@ -202,7 +266,7 @@ impl ApiClient {
     }
 
     /// The open connection, or a new one if there is none or the peer closed it.
-    async fn connection(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, BoxError> {
+    async fn connection(&mut self) -> Result<&mut SendRequest<OutgoingBody>, BoxError> {
         if self.connection.as_ref().is_some_and(SendRequest::is_closed) {
             self.connection = None;
         }

@@ -33,6 +33,10 @@ pub mod header {
     pub const INVOCATION_ID: &str = "lambda-runtime-invocation-id";
     /// The errorType of an error post.
     pub const FUNCTION_ERROR_TYPE: &str = "lambda-runtime-function-error-type";
+    /// The error JSON (base64) in the trailers of a failed stream.
+    pub const FUNCTION_ERROR_BODY: &str = "lambda-runtime-function-error-body";
+    /// `streaming` on a streamed response post; never sent with another value.
+    pub const RESPONSE_MODE: &str = "lambda-runtime-function-response-mode";
 }
 
 /// A deadline further than this from now is not a real deadline (cargo-lambda sends the

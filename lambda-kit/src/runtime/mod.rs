@@ -12,6 +12,7 @@ mod backoff;
 mod client;
 pub(crate) mod endpoint;
 pub(crate) mod invocation;
+pub mod streaming;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,7 +21,6 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::StatusCode;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower::layer::util::{Identity, Stack};
 use tower::{Layer, Service, ServiceBuilder};
@@ -34,6 +34,7 @@ use self::backoff::Backoff;
 use self::client::ApiClient;
 use self::endpoint::Endpoint;
 use self::invocation::context_from_headers;
+use self::streaming::{FunctionResponse, IntoFunctionResponse};
 use crate::config::{Config, ConfigError};
 use crate::context::Context;
 use crate::error::{Error, error_type};
@@ -192,7 +193,7 @@ impl<L> Runtime<L> {
         L: Layer<H>,
         L::Service: Handler<E, R>,
         E: DeserializeOwned,
-        R: Serialize,
+        R: IntoFunctionResponse,
     {
         self.start().await?;
         let service = self.layers.service(handler);
@@ -216,7 +217,7 @@ impl<L> Runtime<L> {
         <L::Service as Service<LambdaEvent<E>>>::Future: Send,
         <L::Service as Service<LambdaEvent<E>>>::Error: Send,
         E: DeserializeOwned + Send + 'static,
-        R: Serialize + Send + 'static,
+        R: IntoFunctionResponse + Send + 'static,
     {
         self.start().await?;
         let service = self.layers.service(handler);
@@ -298,7 +299,7 @@ async fn serve<S, E, R>(
 where
     S: Handler<E, R>,
     E: DeserializeOwned,
-    R: Serialize,
+    R: IntoFunctionResponse,
 {
     if config.max_concurrency() > 1 {
         tracing::warn!(
@@ -329,7 +330,7 @@ where
     S::Future: Send,
     S::Error: Send,
     E: DeserializeOwned + Send + 'static,
-    R: Serialize + Send + 'static,
+    R: IntoFunctionResponse + Send + 'static,
 {
     let workers = config.max_concurrency();
     let shared = Arc::new(Shared {
@@ -371,7 +372,7 @@ async fn worker<S, E, R>(
 where
     S: Handler<E, R>,
     E: DeserializeOwned,
-    R: Serialize,
+    R: IntoFunctionResponse,
 {
     loop {
         let Some((context, payload)) = next_invocation(&mut client, &shared.config).await? else {
@@ -389,9 +390,15 @@ where
             .scope(cold_start, invoke(&mut service, &payload, context))
             .instrument(span.clone())
             .await;
-        answer(&mut client, &request_id, invocation_id.as_deref(), outcome)
-            .instrument(span)
-            .await?;
+        answer(
+            &mut client,
+            &request_id,
+            invocation_id.as_deref(),
+            outcome,
+            &span,
+        )
+        .instrument(span.clone())
+        .await?;
     }
 }
 
@@ -464,11 +471,32 @@ async fn answer(
     client: &mut ApiClient,
     request_id: &str,
     invocation_id: Option<&str>,
-    outcome: Result<Bytes, Error>,
+    outcome: Result<FunctionResponse, Error>,
+    span: &tracing::Span,
 ) -> Result<(), ApiError> {
     let error = match outcome {
-        Ok(body) if body.len() > MAX_RESPONSE_BYTES => response_too_large(body.len(), None),
-        Ok(body) => {
+        Ok(FunctionResponse::Streamed(streamed)) => {
+            return match client
+                .post_streaming(request_id, invocation_id, streamed, span.clone())
+                .await
+            {
+                Ok(response) if response.status().is_success() => Ok(()),
+                Ok(response) => {
+                    log_refusal("streamed response", response.status(), response.body());
+                    Ok(())
+                }
+                // Part of the body may have been sent: an error post would be refused now.
+                Err(error @ ApiError::StreamInterrupted { .. }) => {
+                    tracing::warn!(%error, "the streamed response was cut short");
+                    Ok(())
+                }
+                Err(fatal) => Err(fatal),
+            };
+        }
+        Ok(FunctionResponse::Buffered(body)) if body.len() > MAX_RESPONSE_BYTES => {
+            response_too_large(body.len(), None)
+        }
+        Ok(FunctionResponse::Buffered(body)) => {
             let size = body.len();
             let response = client
                 .post_response(request_id, invocation_id, body)

@@ -65,6 +65,10 @@ pub struct Answer {
     pub headers: HeaderMap,
     /// The posted body.
     pub body: Bytes,
+    /// The body as it was chunked (one entry per data frame received).
+    pub chunks: Vec<Bytes>,
+    /// The trailers after the body, if any.
+    pub trailers: Option<HeaderMap>,
 }
 
 /// One request the fake received and what it answered.
@@ -82,6 +86,10 @@ pub struct RecordedCall {
     pub headers: HeaderMap,
     /// The request body.
     pub body: Bytes,
+    /// The body as it was chunked (one entry per data frame received).
+    pub chunks: Vec<Bytes>,
+    /// The trailers after the body, if any.
+    pub trailers: Option<HeaderMap>,
 }
 
 /// A Runtime API server for tests; it stops when dropped.
@@ -384,18 +392,16 @@ async fn handle(
         shared.update(|state| state.polls += 1);
     }
     // Read the whole body first, as Lambda does, so a dropped post was fully sent.
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let (chunks, trailers) = read_frames(body).await;
     let mut call = RecordedCall {
         route,
         path,
         request_id,
         status: None,
         headers: parts.headers,
-        body,
+        body: chunks.concat().into(),
+        chunks,
+        trailers,
     };
     match shared.take_fault(route) {
         Some(Fault::DropConnection) => {
@@ -461,6 +467,8 @@ fn judge(state: &mut State, call: &RecordedCall) -> (StatusCode, String) {
         kind,
         headers: call.headers.clone(),
         body: call.body.clone(),
+        chunks: call.chunks.clone(),
+        trailers: call.trailers.clone(),
     });
     accepted
 }
@@ -480,6 +488,19 @@ impl Shared {
             notified.await;
         }
     }
+}
+
+/// The body's data frames, one per chunk as they arrived, and its trailers.
+async fn read_frames(mut body: Incoming) -> (Vec<Bytes>, Option<HeaderMap>) {
+    let mut chunks = Vec::new();
+    let mut trailers = None;
+    while let Some(Ok(frame)) = body.frame().await {
+        match frame.into_data() {
+            Ok(data) => chunks.push(data),
+            Err(frame) => trailers = frame.into_trailers().ok(),
+        }
+    }
+    (chunks, trailers)
 }
 
 fn reply(status: StatusCode, body: &str) -> Response<Full<Bytes>> {

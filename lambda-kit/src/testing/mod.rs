@@ -32,6 +32,7 @@ pub use fake_api::{
 use crate::context::{Context, ContextBuilder};
 use crate::error::ErrorBody;
 use crate::handler::Handler;
+use crate::runtime::streaming::{FunctionResponse, IntoFunctionResponse};
 
 /// A fake [`Context`] builder: random request id, 3 s remaining, a well-formed ARN and an
 /// unsampled trace header, each overridable.
@@ -74,7 +75,7 @@ pub async fn invoke<S, E, R>(handler: S, event: impl Serialize) -> Outcome
 where
     S: Handler<E, R>,
     E: DeserializeOwned,
-    R: Serialize,
+    R: IntoFunctionResponse,
 {
     let payload = serde_json::to_vec(&event).expect("the test event serializes to JSON");
     invoke_raw(handler, &payload, context().build()).await
@@ -85,12 +86,27 @@ pub async fn invoke_raw<S, E, R>(mut handler: S, payload: &[u8], context: Contex
 where
     S: Handler<E, R>,
     E: DeserializeOwned,
-    R: Serialize,
+    R: IntoFunctionResponse,
 {
     match crate::invoke::invoke(&mut handler, payload, context).await {
-        Ok(bytes) => Outcome::Response(
+        Ok(FunctionResponse::Buffered(bytes)) => Outcome::Response(
             serde_json::from_slice(&bytes).expect("the runtime encodes responses as JSON"),
         ),
+        // A stream is read to its end; its body (without an HTTP prelude) becomes a string,
+        // and an error part way is the outcome, as Lambda reports it.
+        Ok(FunctionResponse::Streamed(streamed)) => {
+            let mut body = streamed.body;
+            let mut collected = Vec::new();
+            while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+                match chunk {
+                    Ok(chunk) => collected.extend_from_slice(&chunk),
+                    Err(error) => return Outcome::Error(error.to_body()),
+                }
+            }
+            Outcome::Response(serde_json::Value::String(
+                String::from_utf8_lossy(&collected).into_owned(),
+            ))
+        }
         Err(error) => Outcome::Error(error.to_body()),
     }
 }
