@@ -11,6 +11,8 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 # with the binary). If it cannot be installed, that test says so and checks nothing.
 python3 -m pip install --quiet --disable-pip-version-check cargo-lambda==1.9.2 \
   || echo "cargo-lambda could not be installed; tests/cargo_lambda.rs will skip"
+# cfn-lint, for the SAM template of the examples.
+python3 -m pip install --quiet --disable-pip-version-check cfn-lint
 # pip puts it in Python's scripts folder, which need not be on PATH (or shimmed) yet.
 PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
 export PATH
@@ -22,3 +24,7 @@ cargo test --workspace --all-features
 # The deploy package: bootstrap at the root of the zip, executable, and it runs.
 PROFILE=dev ./scripts/package.sh hello
 python3 scripts/check-package.py target/lambda/hello/bootstrap.zip
+
+# The SAM template of the examples.
+cfn-lint examples/template.yaml
+echo "cfn-lint: examples/template.yaml is valid"
