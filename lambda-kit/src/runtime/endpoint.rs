@@ -160,6 +160,28 @@ mod tests {
         assert_eq!(encode_request_id("a?b#c d"), "a%3Fb%23c%20d");
     }
 
+    proptest::proptest! {
+        /// Whatever the API sends as a request id, the encoded id is one path segment that
+        /// can neither climb (`..`), add segments (`/`), nor start a query or fragment.
+        #[test]
+        fn no_request_id_escapes_its_path_segment(id in ".*") {
+            let encoded = encode_request_id(&id);
+            proptest::prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_~%".contains(&b)), "{encoded}");
+            proptest::prop_assert!(encoded != "." && encoded != "..");
+            let endpoint = Endpoint::parse("127.0.0.1:9001").expect("valid");
+            let path = endpoint.response(&id).to_string();
+            proptest::prop_assert!(path.starts_with("/2018-06-01/runtime/invocation/"));
+            proptest::prop_assert!(path.ends_with("/response"));
+            proptest::prop_assert_eq!(path.matches('/').count(), 5);
+        }
+
+        /// Any value of AWS_LAMBDA_RUNTIME_API is accepted or refused, never a panic.
+        #[test]
+        fn endpoint_parsing_never_panics(value in ".*") {
+            let _ = Endpoint::parse(&value);
+        }
+    }
+
     #[test]
     fn uuid_request_ids_are_unchanged() {
         let id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";

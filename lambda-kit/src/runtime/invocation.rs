@@ -156,6 +156,27 @@ mod tests {
             .to_string()
     }
 
+    proptest::proptest! {
+        /// Whatever the `/next` headers hold, parsing yields a context or a missing-id
+        /// error, never a panic.
+        #[test]
+        fn arbitrary_headers_never_panic(
+            values in proptest::collection::vec(proptest::collection::vec(0x20u8..0x7f, 0..64), 8),
+        ) {
+            let names = [
+                header::REQUEST_ID, header::DEADLINE_MS, header::INVOKED_FUNCTION_ARN, header::TRACE_ID,
+                header::CLIENT_CONTEXT, header::COGNITO_IDENTITY, header::TENANT_ID, header::INVOCATION_ID,
+            ];
+            let mut map = HeaderMap::new();
+            for (name, value) in names.iter().zip(&values) {
+                if let Ok(value) = http::HeaderValue::from_bytes(value) {
+                    map.insert(*name, value);
+                }
+            }
+            let _ = context_from_headers(&map, &Arc::new(Config::local_defaults()), SystemTime::now());
+        }
+    }
+
     #[test]
     fn every_header_is_read() {
         let deadline = SystemTime::now() + Duration::from_secs(30);

@@ -196,6 +196,36 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Formatting a header and parsing it back gives the same header.
+        #[test]
+        fn format_then_parse_round_trips(
+            epoch in "[0-9a-f]{8}",
+            random in "[0-9a-f]{24}",
+            parent in proptest::option::of("[0-9a-f]{16}"),
+            sampled in 0usize..4,
+            lineage in proptest::option::of("[0-9a-f]{8}:[0-9]{1,3}"),
+        ) {
+            let mut text = format!("Root=1-{epoch}-{random}");
+            if let Some(parent) = &parent {
+                text.push_str(&format!(";Parent={parent}"));
+            }
+            text.push_str(["", ";Sampled=1", ";Sampled=0", ";Sampled=?"][sampled]);
+            if let Some(lineage) = &lineage {
+                text.push_str(&format!(";Lineage={lineage}"));
+            }
+            let header = TraceHeader::parse(&text).expect("a valid header");
+            proptest::prop_assert_eq!(header.to_string(), text.clone());
+            proptest::prop_assert_eq!(TraceHeader::parse(&header.to_string()).expect("again"), header);
+        }
+
+        /// Arbitrary text is parsed or refused, never a panic.
+        #[test]
+        fn parsing_never_panics(text in ".*") {
+            let _ = TraceHeader::parse(&text);
+        }
+    }
+
     #[test]
     fn malformed_headers_are_errors_not_panics() {
         for text in [
