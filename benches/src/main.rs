@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run -p benches --release -- e2e                  # 20,000 invocations x 3 rounds
 //! cargo run -p benches --release -- e2e --invocations 5000 --rounds 5
+//! cargo run -p benches --release -- soak                 # 1,000,000 invocations, RSS sampled
 //! cargo bench -p benches --bench log_format              # micro-benchmark
 //! ```
 //!
@@ -19,18 +20,21 @@ use std::process::Command;
 
 use measure::{Contender, Measurement};
 
-const USAGE: &str = "usage: benches e2e [--invocations N] [--rounds R]";
+const USAGE: &str =
+    "usage: benches e2e [--invocations N] [--rounds R] | benches soak [--invocations N]";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(("e2e", options)) = args
-        .split_first()
-        .map(|(first, rest)| (first.as_str(), rest))
-    else {
-        eprintln!("{USAGE}");
-        std::process::exit(2);
+    let (command, options) = match args.split_first() {
+        Some((command, options)) if command == "e2e" || command == "soak" => {
+            (command.as_str(), options)
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
     };
-    let mut invocations = 20_000;
+    let mut invocations = if command == "soak" { 1_000_000 } else { 20_000 };
     let mut rounds = 3;
     let mut options = options.iter();
     while let Some(option) = options.next() {
@@ -45,6 +49,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let examples = build_examples()?;
+    if command == "soak" {
+        return run_soak(&examples, invocations);
+    }
     let contenders = [
         Contender::new("floor (raw keep-alive loop)", examples.join("floor")),
         Contender::new("lambda-kit", examples.join("kit_hello")),
@@ -71,6 +78,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     report::print(&contenders, &results, invocations, rounds);
+    Ok(())
+}
+
+/// Serves `invocations` to lambda-kit's hello and prints its resident memory as it goes.
+fn run_soak(
+    examples: &std::path::Path,
+    invocations: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let contender = Contender::new("lambda-kit", examples.join("kit_hello"));
+    let every = (invocations / 10).max(1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let samples = runtime.block_on(measure::soak(&contender, invocations, every))?;
+    println!("soak: {invocations} invocations of lambda-kit hello, resident memory (VmRSS)");
+    println!();
+    println!("| answered | RSS KiB |");
+    println!("|---|---|");
+    for (answered, rss) in &samples {
+        println!("| {answered} | {rss} |");
+    }
+    if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
+        let growth = last.1 as i64 - first.1 as i64;
+        println!();
+        println!("growth from the first sample to the last: {growth} KiB");
+    }
     Ok(())
 }
 

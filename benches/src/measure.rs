@@ -102,15 +102,54 @@ pub(crate) async fn run(
     })
 }
 
-/// `VmHWM` of a process, in KiB.
+/// `VmHWM` (peak resident memory) of a process, in KiB.
 fn peak_rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+/// A `/proc/<pid>/status` memory field, in KiB.
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .find_map(|line| line.strip_prefix(field))
                 .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or_default()
+}
+
+/// Serves `invocations` to `contender` and samples its resident memory (`VmRSS`, KiB)
+/// every `every` answers: the soak run.
+pub(crate) async fn soak(
+    contender: &Contender,
+    invocations: usize,
+    every: usize,
+) -> Result<Vec<(usize, u64)>, Box<dyn std::error::Error>> {
+    let api = server::start(invocations, contender.observability).await?;
+    let (sender, mut milestones) = tokio::sync::mpsc::unbounded_channel();
+    api.recording
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .milestones = Some((every, sender));
+    let mut child = Command::new(&contender.binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().ok_or("the function exited at once")?;
+    let mut samples = Vec::new();
+    while let Some(answered) = milestones.recv().await {
+        samples.push((answered, status_kib(pid, "VmRSS:")));
+        if answered >= invocations {
+            break;
+        }
+    }
+    child.kill().await?;
+    Ok(samples)
 }

@@ -26,6 +26,8 @@ pub(crate) struct Recording {
     pub(crate) latencies: Vec<Duration>,
     pub(crate) last_answer: Option<Instant>,
     pub(crate) errors: usize,
+    /// Told the answered count every `milestone_every` answers (for the soak run).
+    pub(crate) milestones: Option<(usize, tokio::sync::mpsc::UnboundedSender<usize>)>,
 }
 
 /// A running benchmark API.
@@ -131,6 +133,12 @@ async fn handle(
     if let Some(handed_out) = index.and_then(|index| recording.handed_out.get(index).copied()) {
         recording.latencies.push(answered_at - handed_out);
         recording.last_answer = Some(answered_at);
+        let answered = recording.latencies.len();
+        if let Some((every, milestones)) = &recording.milestones {
+            if answered % every == 0 {
+                let _ = milestones.send(answered);
+            }
+        }
         if recording.latencies.len() == invocations {
             done.notify_one();
         }
