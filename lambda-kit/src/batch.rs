@@ -37,6 +37,12 @@
 //! instead). A record without an identifier that fails cannot be reported, so it fails the
 //! invocation too: nothing is lost.
 
+// Which orderings and helpers are used depends on which event-source features are on.
+#![cfg_attr(
+    not(all(feature = "sqs", feature = "kinesis", feature = "dynamodb")),
+    allow(dead_code)
+)]
+
 use std::collections::HashSet;
 use std::future::Future;
 
@@ -174,19 +180,12 @@ impl BatchProcessor {
         Fut: Future<Output = Result<(), E>>,
         E: Into<Error>,
     {
-        let items = event
-            .records
-            .into_iter()
-            .map(|record| Item {
-                id: Some(record.kinesis.sequence_number.clone()),
-                group: None,
-                record,
-            })
-            .collect();
-        let order = Order::StopAtFailure {
-            report_the_rest: false,
-        };
-        self.process(items, order, handle).await
+        self.process_stream(
+            event.records,
+            |record| Some(record.kinesis.sequence_number.clone()),
+            handle,
+        )
+        .await
     }
 
     /// Processes a DynamoDB stream batch.
@@ -201,11 +200,31 @@ impl BatchProcessor {
         Fut: Future<Output = Result<(), E>>,
         E: Into<Error>,
     {
-        let items = event
-            .records
+        self.process_stream(
+            event.records,
+            |record| record.change.sequence_number.clone(),
+            handle,
+        )
+        .await
+    }
+
+    /// A stream's records, in order, stopping at the first failure.
+    #[cfg(any(feature = "kinesis", feature = "dynamodb"))]
+    async fn process_stream<R, F, Fut, E>(
+        &self,
+        records: Vec<R>,
+        sequence_number: impl Fn(&R) -> Option<String>,
+        handle: F,
+    ) -> Result<BatchResponse, Error>
+    where
+        F: Fn(R) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: Into<Error>,
+    {
+        let items = records
             .into_iter()
             .map(|record| Item {
-                id: record.change.sequence_number.clone(),
+                id: sequence_number(&record),
                 group: None,
                 record,
             })
