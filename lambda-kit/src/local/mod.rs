@@ -195,7 +195,7 @@ where
     };
     let context = Context::builder().config(config).build();
     let span = crate::runtime::invocation_span(&context, true);
-    let outcome = metrics
+    let outcome = Arc::new(metrics)
         .scope(true, invoke(&mut service, &payload, context))
         .instrument(span.clone())
         .await;

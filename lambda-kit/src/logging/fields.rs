@@ -68,6 +68,11 @@ impl Fields {
 pub(crate) trait RecordTyped {
     /// Records one field.
     fn record_typed(&mut self, field: &Field, value: FieldValue);
+
+    /// Whether `field` is of interest; the value of an unwanted field is never copied.
+    fn wants(&self, _field: &Field) -> bool {
+        true
+    }
 }
 
 impl RecordTyped for Fields {
@@ -81,28 +86,46 @@ pub(crate) struct Typed<'a, T>(pub(crate) &'a mut T);
 
 impl<T: RecordTyped> Visit for Typed<'_, T> {
     fn record_f64(&mut self, field: &Field, value: f64) {
+        if !self.0.wants(field) {
+            return;
+        }
         self.0.record_typed(field, FieldValue::F64(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
+        if !self.0.wants(field) {
+            return;
+        }
         self.0.record_typed(field, FieldValue::I64(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
+        if !self.0.wants(field) {
+            return;
+        }
         self.0.record_typed(field, FieldValue::U64(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
+        if !self.0.wants(field) {
+            return;
+        }
         self.0.record_typed(field, FieldValue::Bool(value));
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
+        if !self.0.wants(field) {
+            return;
+        }
         self.0
             .record_typed(field, FieldValue::Str(value.to_owned()));
     }
 
     /// An error is written with its `source()` chain: `outer: middle: inner`.
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        if !self.0.wants(field) {
+            return;
+        }
         let mut text = value.to_string();
         let mut source = value.source();
         while let Some(error) = source {
@@ -113,6 +136,9 @@ impl<T: RecordTyped> Visit for Typed<'_, T> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if !self.0.wants(field) {
+            return;
+        }
         self.0
             .record_typed(field, FieldValue::Str(format!("{value:?}")));
     }

@@ -194,9 +194,14 @@ impl Metrics {
     }
 
     /// Runs `invocation` with its own metric set, writing what it recorded when it ends.
-    pub(crate) async fn scope<F: Future>(&self, cold_start: bool, invocation: F) -> F::Output {
+    /// The settings are shared, not copied: this runs for every invocation.
+    pub(crate) async fn scope<F: Future>(
+        self: Arc<Self>,
+        cold_start: bool,
+        invocation: F,
+    ) -> F::Output {
         let current = Current {
-            config: self.clone(),
+            config: Arc::clone(&self),
             set: RefCell::new(MetricSet::default()),
         };
         CURRENT
@@ -230,7 +235,7 @@ impl Metrics {
 }
 
 struct Current {
-    config: Metrics,
+    config: Arc<Metrics>,
     set: RefCell<MetricSet>,
 }
 

@@ -281,7 +281,7 @@ impl<L> Runtime<L> {
 /// What every worker of one runtime shares.
 struct Shared {
     config: Arc<Config>,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
     /// Set by the first invocation of the environment, whichever worker serves it.
     warm: AtomicBool,
     /// Sequential mode sets `_X_AMZN_TRACE_ID`; with concurrent invocations one process-wide
@@ -310,7 +310,7 @@ where
     }
     let shared = Shared {
         config,
-        metrics,
+        metrics: Arc::new(metrics),
         warm: AtomicBool::new(false),
         sets_trace_env: true,
     };
@@ -335,7 +335,7 @@ where
     let workers = config.max_concurrency();
     let shared = Arc::new(Shared {
         config,
-        metrics,
+        metrics: Arc::new(metrics),
         warm: AtomicBool::new(false),
         sets_trace_env: false,
     });
@@ -385,8 +385,7 @@ where
         let span = invocation_span(&context, cold_start);
         let request_id = context.request_id().to_owned();
         let invocation_id = context.invocation_id().map(str::to_owned);
-        let outcome = shared
-            .metrics
+        let outcome = Arc::clone(&shared.metrics)
             .scope(cold_start, invoke(&mut service, &payload, context))
             .instrument(span.clone())
             .await;

@@ -91,6 +91,22 @@ impl RecordTyped for XRayFields {
     fn record_typed(&mut self, field: &Field, value: FieldValue) {
         self.record_value(field, value.into());
     }
+
+    /// Only a few fields matter to X-Ray; the rest of an invocation's fields are not copied.
+    fn wants(&self, field: &Field) -> bool {
+        let name = field.name();
+        matches!(
+            name,
+            "xray"
+                | "cold_start"
+                | "clientError"
+                | "_trace_header"
+                | "errorType"
+                | "errorMessage"
+                | "message"
+        ) || name.starts_with("annotation.")
+            || name.starts_with("metadata.")
+    }
 }
 
 impl<S> tracing_subscriber::Layer<S> for XRayLayer
