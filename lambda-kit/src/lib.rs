@@ -44,6 +44,7 @@
 #[doc(hidden)]
 #[path = "macro_support.rs"]
 pub mod __private;
+#[cfg(any(feature = "serve", feature = "testing"))]
 mod api_route;
 pub mod batch;
 mod config;

@@ -22,9 +22,23 @@ use crate::invoke::invoke;
 use crate::metrics::Metrics;
 use crate::runtime::streaming::{FunctionResponse, IntoFunctionResponse};
 
+#[cfg(feature = "serve")]
 mod serve;
 
-pub(crate) use serve::{ServeOptions, run as serve};
+#[cfg(feature = "serve")]
+pub(crate) use serve::run as serve;
+
+/// Where `--serve` listens without an address.
+const DEFAULT_SERVE_ADDRESS: &str = "127.0.0.1:9000";
+
+/// What `--serve` was asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServeOptions {
+    /// Where the Invoke API listens.
+    pub(crate) address: String,
+    /// How long an invocation may run.
+    pub(crate) timeout: Duration,
+}
 
 /// Exit code of a failed invocation.
 const EXIT_FAILED: i32 = 1;
@@ -106,7 +120,7 @@ impl Cli {
 /// `--serve [ADDR] [--timeout SECONDS]`.
 fn parse_serve(args: &[String]) -> Result<ServeOptions, String> {
     let mut options = ServeOptions {
-        address: serve::DEFAULT_ADDRESS.to_owned(),
+        address: DEFAULT_SERVE_ADDRESS.to_owned(),
         timeout: Duration::from_secs(3),
     };
     let mut args = args.iter();

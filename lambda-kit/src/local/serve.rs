@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot};
 
+use super::ServeOptions;
 use crate::api_route::{Route, route_of};
 use crate::config::Config;
 use crate::runtime::{MAX_RESPONSE_BYTES, header};
@@ -37,18 +38,6 @@ use crate::runtime::{MAX_RESPONSE_BYTES, header};
 const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
 /// Lambda's limit on a streamed response.
 const MAX_STREAMED_BYTES: usize = 200 * 1024 * 1024;
-/// Where `--serve` listens without an address.
-pub(crate) const DEFAULT_ADDRESS: &str = "127.0.0.1:9000";
-
-/// What `--serve` was asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ServeOptions {
-    /// Where the Invoke API listens.
-    pub(crate) address: String,
-    /// How long an invocation may run.
-    pub(crate) timeout: Duration,
-}
-
 /// One invocation on its way to the function.
 struct Invocation {
     request_id: String,

@@ -241,7 +241,16 @@ impl<L> Runtime<L> {
             if let Cli::Serve(options) = cli {
                 // The emulator runs the function as a child process; this process never
                 // runs init or the handler itself.
+                #[cfg(feature = "serve")]
                 std::process::exit(crate::local::serve(options, &self.config).await);
+                #[cfg(not(feature = "serve"))]
+                {
+                    let _ = options;
+                    Cli::Usage(Some(
+                        "--serve is not in this build: enable lambda-kit's `serve` feature".into(),
+                    ))
+                    .exit_unless_invoking();
+                }
             }
             cli.exit_unless_invoking();
         }
