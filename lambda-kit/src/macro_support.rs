@@ -102,6 +102,29 @@ fn unreachable_init() -> ! {
 #[cfg(feature = "http")]
 pub type HttpRequest = ::http::Request<crate::http::Body>;
 
+/// Crate internals the benchmarks measure (not an API: it may change at any time).
+pub mod bench {
+    use std::sync::Arc;
+    use std::time::SystemTime;
+
+    use crate::config::Config;
+    use crate::context::Context;
+
+    /// Parses `/next` headers into a context, as the runtime does for every invocation.
+    pub fn context_from_headers(
+        headers: &http::HeaderMap,
+        config: &Arc<Config>,
+    ) -> Option<Context> {
+        crate::runtime::invocation::context_from_headers(headers, config, SystemTime::now()).ok()
+    }
+
+    /// Builds, ends and encodes one X-Ray subsegment with an annotation, as the X-Ray layer
+    /// does when a sampled span closes; returns the datagram's length.
+    pub fn xray_datagram() -> usize {
+        crate::xray::bench_datagram()
+    }
+}
+
 /// Init state that concurrent invocations can share.
 #[diagnostic::on_unimplemented(
     message = "the init state `{Self}` is shared by concurrent invocations, so it must be `Send + Sync + 'static`",
