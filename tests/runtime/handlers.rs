@@ -1,6 +1,6 @@
 //! Handlers as tower services: layers wrap them, and typed events decode into them.
 
-use lambda_kit::events::sqs::SqsEvent;
+use super::test_events::sqs_bodies;
 use lambda_kit::testing::FakeRuntimeApi;
 use lambda_kit::tower::util::{MapRequestLayer, MapResponseLayer};
 use lambda_kit::{Context, Error, LambdaEvent, Runtime, handler_fn};
@@ -31,17 +31,9 @@ async fn layers_wrap_the_handler_outermost_first() {
     );
 }
 
-async fn count_bodies(event: SqsEvent, _: Context) -> Result<Vec<String>, Error> {
-    Ok(event
-        .records
-        .into_iter()
-        .filter_map(|record| record.body)
-        .collect())
-}
-
 #[tokio::test]
 async fn typed_events_decode_from_the_documented_shape() {
-    let (api, _runtime) = tests::start(handler_fn(count_bodies)).await;
+    let (api, _runtime) = tests::start(handler_fn(sqs_bodies)).await;
     let event = json!({
         "Records": [
             {

@@ -10,7 +10,8 @@ use lambda_kit::testing::{self, events};
 use lambda_kit::{Context, Error, handler_fn};
 use serde_json::{Value, json};
 
-async fn sqs_bodies(event: SqsEvent, _: Context) -> Result<Vec<String>, Error> {
+/// The bodies of an SQS batch's messages, in order.
+pub(crate) async fn sqs_bodies(event: SqsEvent, _: Context) -> Result<Vec<String>, Error> {
     Ok(event
         .records
         .into_iter()

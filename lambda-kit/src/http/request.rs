@@ -87,17 +87,12 @@ pub(crate) fn into_request(
             let event = *event;
             let multi_value = !event.multi_value_headers.is_empty();
             let query = if multi_value {
-                &event.multi_value_query_string_parameters
-            } else {
-                &event.query_string_parameters
-            };
-            // The load balancer passes query strings on as the client sent them (encoded).
-            let raw_query = join_query(query, false);
-            let query = if multi_value {
                 event.multi_value_query_string_parameters
             } else {
                 event.query_string_parameters
             };
+            // The load balancer passes query strings on as the client sent them (encoded).
+            let raw_query = join_query(&query, false);
             Parts {
                 method: event.http_method,
                 path: event.path.unwrap_or_else(|| "/".into()),

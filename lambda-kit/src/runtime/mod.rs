@@ -219,19 +219,14 @@ impl<L> Runtime<L> {
         E: DeserializeOwned + Send + 'static,
         R: IntoFunctionResponse + Send + 'static,
     {
+        let endpoint = match &self.mode {
+            Mode::Lambda(endpoint) if self.config.max_concurrency() > 1 => endpoint.clone(),
+            // One at a time, or the command line: exactly what `run` does.
+            _ => return self.run(handler).await,
+        };
         self.start().await?;
         let service = self.layers.service(handler);
-        match self.mode {
-            Mode::Lambda(endpoint) if self.config.max_concurrency() > 1 => {
-                serve_concurrently(service, endpoint, self.config, self.metrics).await
-            }
-            Mode::Lambda(endpoint) => {
-                serve(service, ApiClient::new(endpoint), self.config, self.metrics).await
-            }
-            Mode::Cli(cli) => {
-                crate::local::invoke_once(service, cli, self.config, self.metrics).await
-            }
-        }
+        serve_concurrently(service, endpoint, self.config, self.metrics).await
     }
 
     /// What has to happen before init or the first poll: the command line is acted on,
