@@ -17,6 +17,11 @@ python3 -m pip install --quiet --disable-pip-version-check cfn-lint
 PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
 export PATH
 
+# redis-server and a DynamoDB-compatible server (moto) on free 127.0.0.1 ports, for the
+# idempotency stores' tests; stopped when this script exits.
+# shellcheck source=scripts/test-servers.sh
+source ./scripts/test-servers.sh
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features

@@ -91,4 +91,89 @@ mod tests {
             "21fbcc9a1180d3749842735ce7bfc5af1928fae94c44031deefd1dcd721d48a5"
         );
     }
+
+    /// Any JSON value, nested a few levels, with keys that collide in prefix and case.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("JSON numbers are finite", |n| n.is_finite())
+                .prop_map(Value::from),
+            "[a-zA-Z0-9 \\\"\u{e9}\u{1F600}]{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::vec(("[a-cA-C_]{0,3}", inner), 0..6)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Writes `value` as JSON text with every object's keys in the order `order` picks.
+    fn write_shuffled(value: &Value, order: &mut impl FnMut(usize) -> usize, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                // A rotation by a picked amount, then a reversal on odd picks.
+                let len = entries.len().max(1);
+                let pick = order(len);
+                entries.rotate_left(pick % len);
+                if pick % 2 == 1 {
+                    entries.reverse();
+                }
+                out.push_str("{ ");
+                for (index, (key, item)) in entries.into_iter().enumerate() {
+                    if index > 0 {
+                        out.push_str(" , ");
+                    }
+                    out.push_str(&serde_json::to_string(key).unwrap_or_default());
+                    out.push_str(" : ");
+                    write_shuffled(item, order, out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push_str("[ ");
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push_str(", ");
+                    }
+                    write_shuffled(item, order, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+
+    proptest::proptest! {
+        /// Two texts of one value, with keys in different orders and other whitespace,
+        /// give the same canonical text and hash. (Both texts spell each number the same
+        /// way, as two deliveries of one event do.)
+        #[test]
+        fn key_order_and_whitespace_do_not_change_the_hash(
+            value in json_value(),
+            first_picks in proptest::collection::vec(0_usize..1000, 1..64),
+            second_picks in proptest::collection::vec(0_usize..1000, 1..64),
+        ) {
+            let parse = |picks: &[usize]| -> Value {
+                let mut next = 0;
+                let mut order = |_len: usize| {
+                    next += 1;
+                    picks[next % picks.len()]
+                };
+                let mut text = String::new();
+                write_shuffled(&value, &mut order, &mut text);
+                serde_json::from_str(&text).expect("valid JSON")
+            };
+            let (first, second) = (parse(&first_picks), parse(&second_picks));
+            proptest::prop_assert_eq!(canonical_json(&first), canonical_json(&second));
+            proptest::prop_assert_eq!(hash_value(&first), hash_value(&second));
+            proptest::prop_assert!(!canonical_json(&first).contains(" : "));
+        }
+    }
 }

@@ -191,10 +191,31 @@ impl IdempotencyBuilder {
 }
 
 fn disabled_by_env() -> bool {
-    std::env::var(DISABLED_ENV).is_ok_and(|value| {
+    is_truthy(std::env::var(DISABLED_ENV).ok().as_deref())
+}
+
+/// Whether a flag variable's value means yes, as Powertools reads its flags.
+fn is_truthy(value: Option<&str>) -> bool {
+    value.is_some_and(|value| {
         matches!(
             value.trim().to_ascii_lowercase().as_str(),
             "1" | "true" | "yes" | "on" | "y"
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_truthy;
+
+    #[test]
+    fn flag_values() {
+        for yes in ["true", "TRUE", "1", "yes", "on", " y "] {
+            assert!(is_truthy(Some(yes)), "{yes}");
+        }
+        for no in ["false", "0", "", "no", "disabled"] {
+            assert!(!is_truthy(Some(no)), "{no}");
+        }
+        assert!(!is_truthy(None));
+    }
 }

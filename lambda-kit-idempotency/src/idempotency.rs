@@ -99,14 +99,14 @@ impl Idempotency {
             return work().await.map_err(Into::into);
         }
         let data = serde_json::to_value(data)?;
-        self.run_value(ctx.remaining_time(), &data, work).await
+        self.run_value(ctx.deadline(), &data, work).await
     }
 
-    /// [`run`](Self::run) on data already in JSON form, with the time left before the
-    /// deadline.
+    /// [`run`](Self::run) on data already in JSON form, for an invocation that ends at
+    /// `deadline`.
     pub(crate) async fn run_value<T, F, Fut, E>(
         &self,
-        remaining: Duration,
+        deadline: SystemTime,
         data: &Value,
         work: F,
     ) -> Result<T, Error>
@@ -130,7 +130,7 @@ impl Idempotency {
         if let Some(record) = self.cached(&key) {
             return replay(&record, validation.as_deref());
         }
-        if let Some(existing) = self.acquire(&key, remaining, validation.as_deref()).await? {
+        if let Some(existing) = self.acquire(&key, deadline, validation.as_deref()).await? {
             return answer_from(&existing, validation.as_deref(), settings.cache.as_ref());
         }
         match work().await {
@@ -193,7 +193,7 @@ impl Idempotency {
     async fn acquire(
         &self,
         key: &str,
-        remaining: Duration,
+        deadline: SystemTime,
         validation: Option<&str>,
     ) -> Result<Option<Record>, Error> {
         let settings = &*self.settings;
@@ -203,7 +203,7 @@ impl Idempotency {
                 key: key.to_owned(),
                 status: Status::InProgress,
                 expiration: epoch_seconds(now + settings.expires_after),
-                in_progress_expiration: Some(epoch_millis(now + remaining)),
+                in_progress_expiration: Some(epoch_millis(deadline)),
                 data: None,
                 validation: validation.map(str::to_owned),
             };

@@ -86,9 +86,9 @@ where
         let idempotency = self.idempotency.clone();
         Box::pin(async move {
             let data = serde_json::to_value(&event.payload)?;
-            let remaining = event.context.remaining_time();
+            let deadline = event.context.deadline();
             idempotency
-                .run_value(remaining, &data, move || inner.call(event))
+                .run_value(deadline, &data, move || inner.call(event))
                 .await
         })
     }

@@ -67,7 +67,7 @@ impl Selection {
 
     /// Applies the selection. `Ok(None)` means nothing was selected: null, or a list of
     /// nulls (what `[a, b]` gives when neither field exists).
-    pub(crate) fn select(&self, data: &Value) -> Result<Option<Value>, JmespathError> {
+    pub fn select(&self, data: &Value) -> Result<Option<Value>, JmespathError> {
         let selected = match self {
             Selection::Whole => Some(data.clone()),
             Selection::JmesPath(expression) => {
