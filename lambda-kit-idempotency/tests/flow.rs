@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use lambda_kit::{Context, Error};
+use lambda_kit::Error;
 use lambda_kit_idempotency::store::{Acquired, StoreFuture};
 use lambda_kit_idempotency::{
     Idempotency, IdempotencyBuilder, IdempotencyError, MemoryStore, MissingKey, Record, Status,
@@ -14,26 +14,8 @@ use lambda_kit_idempotency::{
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-fn ctx() -> Context {
-    lambda_kit::testing::context()
-        .remaining_time(Duration::from_secs(60))
-        .build()
-}
-
-/// Counts how often the work really ran, and answers with the run number.
-#[derive(Default)]
-struct Work(AtomicUsize);
-
-impl Work {
-    async fn charge(&self, order: &Value) -> Result<Value, Error> {
-        let run = self.0.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(json!({"order": order["order_id"], "run": run}))
-    }
-
-    fn runs(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+mod common;
+use common::{Work, ctx};
 
 fn orders(store: Arc<MemoryStore>) -> IdempotencyBuilder {
     Idempotency::builder(store)

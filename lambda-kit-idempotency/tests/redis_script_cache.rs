@@ -5,7 +5,7 @@
 
 #![cfg(feature = "redis")]
 
-mod servers;
+mod common;
 
 use std::time::Duration;
 
@@ -17,11 +17,11 @@ use serde_json::json;
 #[tokio::test]
 async fn a_flushed_script_cache_costs_one_more_round_trip() {
     let store = std::sync::Arc::new(
-        RedisStore::connect(&servers::redis_url())
+        RedisStore::connect(&common::redis_url())
             .await
             .expect("the test Redis server answers"),
     );
-    let client = redis::Client::open(servers::redis_url()).expect("url");
+    let client = redis::Client::open(common::redis_url()).expect("url");
     let mut connection = client
         .get_multiplexed_async_connection()
         .await
@@ -32,7 +32,7 @@ async fn a_flushed_script_cache_costs_one_more_round_trip() {
         .await
         .expect("SCRIPT FLUSH");
     let idempotency = Idempotency::builder(store.clone())
-        .function_name(servers::unique("flushed"))
+        .function_name(common::unique("flushed"))
         .key_jmespath("order_id")
         .local_cache(0)
         .build()

@@ -5,34 +5,16 @@
 
 #![cfg(any(feature = "redis", feature = "dynamodb"))]
 
-mod servers;
+mod common;
+use common::{Work, ctx};
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::time::Duration;
 
-use lambda_kit::{Context, Error};
+use lambda_kit::Error;
 use lambda_kit_idempotency::{Idempotency, Store, error_type};
-use serde_json::{Value, json};
-
-fn ctx() -> Context {
-    lambda_kit::testing::context()
-        .remaining_time(Duration::from_secs(60))
-        .build()
-}
-
-/// Counts the real runs.
-#[derive(Default)]
-struct Work(AtomicUsize);
-
-impl Work {
-    async fn charge(&self) -> Result<Value, Error> {
-        let run = self.0.fetch_add(1, Ordering::SeqCst) + 1;
-        // Let the other tasks reach the store while this one "charges".
-        tokio::task::yield_now().await;
-        Ok(json!({"run": run}))
-    }
-}
+use serde_json::json;
 
 fn idempotency(store: impl Store, function: &str, cache: usize) -> Idempotency {
     Idempotency::builder(store)
@@ -49,7 +31,7 @@ async fn check_round_trips<S: Store>(
     second_env: Arc<S>,
     round_trips: impl Fn(&S) -> u64,
 ) {
-    let function = servers::unique("round-trips");
+    let function = common::unique("round-trips");
     let first = idempotency(first_env.clone(), &function, 16);
     let second = idempotency(second_env.clone(), &function, 16);
     let work = Work::default();
@@ -57,14 +39,14 @@ async fn check_round_trips<S: Store>(
 
     let before = round_trips(&first_env);
     let response = first
-        .run(&ctx(), &event, || work.charge())
+        .run(&ctx(), &event, || work.charge(&event))
         .await
         .expect("first call");
     assert_eq!(round_trips(&first_env) - before, 2, "first call");
 
     let before = round_trips(&second_env);
     let replay = second
-        .run(&ctx(), &event, || work.charge())
+        .run(&ctx(), &event, || work.charge(&event))
         .await
         .expect("replay");
     assert_eq!(round_trips(&second_env) - before, 1, "replay");
@@ -72,17 +54,17 @@ async fn check_round_trips<S: Store>(
 
     let before = round_trips(&second_env);
     let cached = second
-        .run(&ctx(), &event, || work.charge())
+        .run(&ctx(), &event, || work.charge(&event))
         .await
         .expect("cached replay");
     assert_eq!(round_trips(&second_env) - before, 0, "cache hit");
     assert_eq!(cached, response);
-    assert_eq!(work.0.load(Ordering::SeqCst), 1);
+    assert_eq!(work.runs(), 1);
 }
 
 /// 48 tasks in 4 environments (one store connection each) send the same key at once.
 async fn check_concurrent_duplicates<S: Store>(environments: Vec<Arc<S>>) {
-    let function = servers::unique("concurrent");
+    let function = common::unique("concurrent");
     let work = Arc::new(Work::default());
     let start = Arc::new(tokio::sync::Barrier::new(environments.len() * 12));
     let mut tasks = Vec::new();
@@ -93,13 +75,15 @@ async fn check_concurrent_duplicates<S: Store>(environments: Vec<Arc<S>>) {
             tasks.push(tokio::spawn(async move {
                 let event = json!({"order_id": "o-1"});
                 start.wait().await;
-                idempotency.run(&ctx(), &event, || work.charge()).await
+                idempotency
+                    .run(&ctx(), &event, || work.charge(&event))
+                    .await
             }));
         }
     }
     for task in tasks {
         match task.await.expect("task") {
-            Ok(response) => assert_eq!(response, json!({"run": 1})),
+            Ok(response) => assert_eq!(response, json!({"order": "o-1", "run": 1})),
             Err(error) => assert_eq!(
                 error.error_type(),
                 error_type::ALREADY_IN_PROGRESS,
@@ -107,7 +91,7 @@ async fn check_concurrent_duplicates<S: Store>(environments: Vec<Arc<S>>) {
             ),
         }
     }
-    assert_eq!(work.0.load(Ordering::SeqCst), 1, "the work ran once");
+    assert_eq!(work.runs(), 1, "the work ran once");
 }
 
 /// An unreachable store fails with `Idempotency.Persistence` and the work does not run.
@@ -115,13 +99,14 @@ async fn check_unreachable(store: impl Store) {
     let idempotency = idempotency(store, "unreachable", 16);
     let work = Work::default();
 
+    let event = json!({"order_id": "o-1"});
     let error = idempotency
-        .run(&ctx(), &json!({"order_id": "o-1"}), || work.charge())
+        .run(&ctx(), &event, || work.charge(&event))
         .await
         .expect_err("no store");
 
     assert_eq!(error.error_type(), error_type::PERSISTENCE, "{error}");
-    assert_eq!(work.0.load(Ordering::SeqCst), 0);
+    assert_eq!(work.runs(), 0);
 }
 
 #[cfg(feature = "redis")]
@@ -131,7 +116,7 @@ mod redis_store {
 
     async fn connect() -> Arc<RedisStore> {
         Arc::new(
-            RedisStore::connect(&servers::redis_url())
+            RedisStore::connect(&common::redis_url())
                 .await
                 .expect("the test Redis server answers"),
         )
@@ -153,7 +138,7 @@ mod redis_store {
 
     #[tokio::test]
     async fn an_unreachable_server_is_a_typed_error_at_connect() {
-        let url = format!("redis://127.0.0.1:{}", servers::closed_port());
+        let url = format!("redis://127.0.0.1:{}", common::closed_port());
         let error = RedisStore::connect(&url)
             .await
             .expect_err("nothing listens");
@@ -163,7 +148,7 @@ mod redis_store {
     #[tokio::test]
     async fn records_carry_their_fields_and_a_ttl() {
         let store = connect().await;
-        let function = servers::unique("fields");
+        let function = common::unique("fields");
         let idempotency = Idempotency::builder(store)
             .function_name(&function)
             .key_jmespath("order_id")
@@ -181,7 +166,7 @@ mod redis_store {
             "{function}#{}",
             lambda_kit_idempotency::hash_value(&json!("o-1"))
         );
-        let client = redis::Client::open(servers::redis_url()).expect("url");
+        let client = redis::Client::open(common::redis_url()).expect("url");
         let mut connection = client
             .get_multiplexed_async_connection()
             .await
@@ -217,8 +202,8 @@ mod dynamodb_store {
     use lambda_kit_idempotency::store::DynamoDbStore;
 
     fn store() -> Arc<DynamoDbStore> {
-        let client = servers::dynamodb_client(&servers::dynamodb_url());
-        Arc::new(DynamoDbStore::builder(client, servers::dynamodb_table()).build())
+        let client = common::dynamodb_client(&common::dynamodb_url());
+        Arc::new(DynamoDbStore::builder(client, common::dynamodb_table()).build())
     }
 
     #[tokio::test]
@@ -233,23 +218,23 @@ mod dynamodb_store {
 
     #[tokio::test]
     async fn an_unreachable_endpoint_is_a_persistence_error_and_nothing_runs() {
-        let endpoint = format!("http://127.0.0.1:{}", servers::closed_port());
-        let client = servers::dynamodb_client(&endpoint);
+        let endpoint = format!("http://127.0.0.1:{}", common::closed_port());
+        let client = common::dynamodb_client(&endpoint);
         check_unreachable(DynamoDbStore::builder(client, "idempotency").build()).await;
     }
 
     #[tokio::test]
     async fn a_missing_table_is_a_persistence_error_and_nothing_runs() {
-        let client = servers::dynamodb_client(&servers::dynamodb_url());
+        let client = common::dynamodb_client(&common::dynamodb_url());
         check_unreachable(DynamoDbStore::builder(client, "no-such-table").build()).await;
     }
 
     /// The item has Powertools' attribute names and types.
     #[tokio::test]
     async fn items_follow_the_powertools_schema() {
-        let client = servers::dynamodb_client(&servers::dynamodb_url());
-        let table = servers::dynamodb_table();
-        let function = servers::unique("schema");
+        let client = common::dynamodb_client(&common::dynamodb_url());
+        let table = common::dynamodb_table();
+        let function = common::unique("schema");
         let idempotency = Idempotency::builder(store())
             .function_name(&function)
             .key_jmespath("order_id")
@@ -298,8 +283,8 @@ mod dynamodb_store {
 
     #[tokio::test]
     async fn sort_key_mode_keeps_records_under_one_partition() {
-        let client = servers::dynamodb_client(&servers::dynamodb_url());
-        let table = servers::unique("sort-key-table");
+        let client = common::dynamodb_client(&common::dynamodb_url());
+        let table = common::unique("sort-key-table");
         let attribute = |name: &str| {
             AttributeDefinition::builder()
                 .attribute_name(name)
@@ -334,7 +319,7 @@ mod dynamodb_store {
         let event = json!({"order_id": "o-1"});
         for _ in 0..2 {
             idempotency
-                .run(&ctx(), &event, || work.charge())
+                .run(&ctx(), &event, || work.charge(&event))
                 .await
                 .expect("runs or replays");
         }
@@ -352,6 +337,6 @@ mod dynamodb_store {
         assert_eq!(items.len(), 1);
         let sort_key = items[0]["sk"].as_s().expect("a string");
         assert!(sort_key.starts_with("payments#"), "{sort_key}");
-        assert_eq!(work.0.load(Ordering::SeqCst), 1);
+        assert_eq!(work.runs(), 1);
     }
 }

@@ -1,10 +1,40 @@
-//! The real servers the store tests talk to, started by `scripts/test-servers.sh` (which
+//! What the idempotency tests share: a context, work that counts its runs, and the real
+//! servers the store tests talk to, started by `scripts/test-servers.sh` (which
 //! `scripts/test.sh` sources) on 127.0.0.1.
 
 #![allow(dead_code)] // each test target uses its own part
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_kit::{Context, Error};
+use serde_json::{Value, json};
+
+/// An invocation context with a minute left.
+pub(crate) fn ctx() -> Context {
+    lambda_kit::testing::context()
+        .remaining_time(Duration::from_secs(60))
+        .build()
+}
+
+/// Work that counts how often it really ran, and answers with the run number.
+#[derive(Default)]
+pub(crate) struct Work(AtomicUsize);
+
+impl Work {
+    /// "Charges" `order`.
+    pub(crate) async fn charge(&self, order: &Value) -> Result<Value, Error> {
+        let run = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+        // Let concurrent duplicates reach the store while this one runs.
+        tokio::task::yield_now().await;
+        Ok(json!({"order": order["order_id"], "run": run}))
+    }
+
+    /// How many times the work ran.
+    pub(crate) fn runs(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
 
 /// A variable the server script exports; without it the test cannot run, and says why.
 pub(crate) fn server_env(name: &str) -> String {
