@@ -95,9 +95,6 @@ impl Idempotency {
         Fut: Future<Output = Result<T, E>>,
         E: Into<Error>,
     {
-        if self.settings.disabled {
-            return work().await.map_err(Into::into);
-        }
         let data = serde_json::to_value(data)?;
         self.run_value(ctx.deadline(), &data, work).await
     }
@@ -123,10 +120,10 @@ impl Idempotency {
         let Some(key) = self.record_key(data)? else {
             return work().await.map_err(Into::into);
         };
-        let validation = match &settings.validation {
-            Some(selection) => self.hash_selection(selection, data)?,
-            None => None,
-        };
+        let validation = settings
+            .validation
+            .as_ref()
+            .and_then(|selection| hash_selection(selection, data));
         if let Some(record) = self.cached(&key) {
             return replay(&record, validation.as_deref());
         }
@@ -154,7 +151,7 @@ impl Idempotency {
     /// The record key for `data`, or `None` when it has no key and missing keys are skipped.
     fn record_key(&self, data: &Value) -> Result<Option<String>, Error> {
         let settings = &*self.settings;
-        match self.hash_selection(&settings.key, data)? {
+        match hash_selection(&settings.key, data) {
             Some(hash) => Ok(Some(format!("{}{hash}", settings.key_prefix))),
             None => match settings.missing_key {
                 MissingKey::Skip => {
@@ -168,19 +165,6 @@ impl Idempotency {
                     selection: settings.key.describe(),
                 })),
             },
-        }
-    }
-
-    /// The hash of what `selection` picks out of `data`; `None` if it picks nothing. An
-    /// expression that fails on this data (say `powertools_json` on a body that is not
-    /// JSON) counts as picking nothing, and the failure is logged.
-    fn hash_selection(&self, selection: &Selection, data: &Value) -> Result<Option<String>, Error> {
-        match selection.select(data) {
-            Ok(selected) => Ok(selected.as_ref().map(hash_value)),
-            Err(error) => {
-                tracing::warn!(selection = %selection.describe(), %error, "idempotency selection failed");
-                Ok(None)
-            }
         }
     }
 
@@ -261,6 +245,19 @@ impl Idempotency {
             ),
         }
         Ok(response)
+    }
+}
+
+/// The hash of what `selection` picks out of `data`; `None` if it picks nothing. An
+/// expression that fails on this data (say `powertools_json` on a body that is not
+/// JSON) counts as picking nothing, and the failure is logged.
+fn hash_selection(selection: &Selection, data: &Value) -> Option<String> {
+    match selection.select(data) {
+        Ok(selected) => selected.as_ref().map(hash_value),
+        Err(error) => {
+            tracing::warn!(selection = %selection.describe(), %error, "idempotency selection failed");
+            None
+        }
     }
 }
 
