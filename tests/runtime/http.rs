@@ -193,6 +193,50 @@ async fn a_non_http_event_is_a_clear_unmarshal_error() {
     );
 }
 
+/// Found by the `http_event` fuzz target: a query parameter with no values at all made the
+/// typed event's query map panic; it is a decode error now.
+#[tokio::test]
+async fn a_query_parameter_with_an_empty_list_is_a_decode_error() {
+    for (fixture_name, field) in [
+        ("apigw-v1.json", "multiValueQueryStringParameters"),
+        ("apigw-v1.json", "queryStringParameters"),
+        ("alb.json", "queryStringParameters"),
+    ] {
+        let mut event = fixture(fixture_name);
+        event[field] = json!({"page": []});
+        let error = testing::invoke(service(service_fn(describe)), event)
+            .await
+            .expect_error();
+        assert_eq!(
+            error.error_type, "Runtime.UnmarshalError",
+            "{fixture_name} {field}"
+        );
+        assert!(
+            error.error_message.contains("`page` has an empty list"),
+            "{}",
+            error.error_message
+        );
+    }
+}
+
+/// Found by the `http_event` fuzz target: a path without its leading `/` must stay a path,
+/// not become another host.
+#[tokio::test]
+async fn a_path_without_a_leading_slash_stays_a_path() {
+    for (raw_path, uri) in [
+        ("orders", "/orders?page=2&sort=desc"),
+        (
+            "http://other.example/x",
+            "/http://other.example/x?page=2&sort=desc",
+        ),
+    ] {
+        let mut event = fixture("apigw-v2.json");
+        event["rawPath"] = json!(raw_path);
+        let seen = body(&invoke(event).await);
+        assert_eq!(seen["uri"], uri, "{raw_path}");
+    }
+}
+
 #[tokio::test]
 async fn an_http_service_runs_in_the_real_loop() {
     let (api, _runtime) = tests::start(service(service_fn(describe))).await;

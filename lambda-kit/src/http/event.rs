@@ -56,6 +56,32 @@ struct Probe {
     http_method: Option<IgnoredAny>,
     #[serde(rename = "requestContext")]
     request_context: Option<ProbeContext>,
+    #[serde(rename = "queryStringParameters")]
+    query: Option<ProbeQuery>,
+    #[serde(rename = "multiValueQueryStringParameters")]
+    multi_value_query: Option<ProbeQuery>,
+}
+
+/// A query parameter map, read only to refuse a parameter with an empty list of values.
+/// No integration sends one, and the typed event's query map panics when it meets one.
+#[derive(Deserialize)]
+struct ProbeQuery(std::collections::HashMap<String, ProbeQueryValue>);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ProbeQueryValue {
+    Many(Vec<IgnoredAny>),
+    Other(IgnoredAny),
+}
+
+impl ProbeQuery {
+    /// The first parameter whose value is `[]`.
+    fn empty_parameter(&self) -> Option<&str> {
+        self.0.iter().find_map(|(name, value)| match value {
+            ProbeQueryValue::Many(values) if values.is_empty() => Some(name.as_str()),
+            _ => None,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -72,6 +98,16 @@ impl<'de> Deserialize<'de> for HttpEvent {
         let raw = Box::<RawValue>::deserialize(deserializer)?;
         let text = raw.get();
         let probe: Probe = serde_json::from_str(text).map_err(D::Error::custom)?;
+        let queries = [probe.query.as_ref(), probe.multi_value_query.as_ref()];
+        if let Some(name) = queries
+            .into_iter()
+            .flatten()
+            .find_map(ProbeQuery::empty_parameter)
+        {
+            return Err(D::Error::custom(format!(
+                "query parameter `{name}` has an empty list of values"
+            )));
+        }
         let context = probe.request_context.as_ref();
         let parse = |error: serde_json::Error| D::Error::custom(error);
         if context.is_some_and(|context| context.elb.is_some()) {

@@ -28,7 +28,7 @@
 //! `cookies`. Bodies that are not text are base64-encoded.
 
 mod event;
-mod request;
+pub(crate) mod request;
 mod response;
 
 use std::collections::HashMap;

@@ -174,10 +174,14 @@ impl Parts {
                     )
                 })?,
         };
+        // Integrations always send an absolute path. One without the leading `/` would
+        // parse as an authority or a full URL (`http://other.host/x`), giving the handler
+        // a request for another host; as a path it is only a path.
+        let slash = if self.path.starts_with('/') { "" } else { "/" };
         let uri = if self.raw_query.is_empty() {
-            self.path.clone()
+            format!("{slash}{}", self.path)
         } else {
-            format!("{}?{}", self.path, self.raw_query)
+            format!("{slash}{}?{}", self.path, self.raw_query)
         };
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = self.method;
