@@ -102,7 +102,8 @@ fn unreachable_init() -> ! {
 #[cfg(feature = "http")]
 pub type HttpRequest = ::http::Request<crate::http::Body>;
 
-/// Crate internals the benchmarks measure (not an API: it may change at any time).
+/// Crate internals the benchmarks measure and the fuzz targets feed (not an API: it may
+/// change at any time).
 pub mod bench {
     use std::sync::Arc;
     use std::time::SystemTime;
@@ -116,6 +117,17 @@ pub mod bench {
         config: &Arc<Config>,
     ) -> Option<Context> {
         crate::runtime::invocation::context_from_headers(headers, config, SystemTime::now()).ok()
+    }
+
+    /// Decodes an HTTP event (any integration) and turns it into the `http::Request` a
+    /// handler receives, as the HTTP adapter does; `None` if either step refuses it.
+    #[cfg(feature = "http")]
+    pub fn http_request_from_event(payload: &[u8]) -> Option<::http::Request<crate::http::Body>> {
+        let event: crate::http::HttpEvent = serde_json::from_slice(payload).ok()?;
+        let context = Context::builder().build();
+        crate::http::request::into_request(event, context)
+            .ok()
+            .map(|(request, _shape)| request)
     }
 
     /// Builds, ends and encodes one X-Ray subsegment with an annotation, as the X-Ray layer
