@@ -5,14 +5,12 @@
 //! cargo run -p benches --release -- e2e --invocations 5000 --rounds 5
 //! cargo run -p benches --release -- soak                 # 1,000,000 invocations, RSS sampled
 //! cargo bench -p benches --bench log_format              # micro-benchmark
-//! bash -c 'source scripts/test-servers.sh && cargo run -p benches --release -- idempotency'
 //! ```
 //!
 //! `e2e` builds the contenders (the crate's examples) in release mode, then runs each as
 //! its own process against an in-process Runtime API, in alternating rounds, and prints
 //! medians with ratios.
 
-mod idempotency;
 mod measure;
 mod report;
 mod server;
@@ -22,13 +20,13 @@ use std::process::Command;
 
 use measure::{Contender, Measurement};
 
-const USAGE: &str = "usage: benches e2e [--invocations N] [--rounds R] | benches soak [--invocations N] \
-     | benches idempotency [--invocations N]";
+const USAGE: &str =
+    "usage: benches e2e [--invocations N] [--rounds R] | benches soak [--invocations N]";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, options) = match args.split_first() {
-        Some((command, options)) if ["e2e", "soak", "idempotency"].contains(&command.as_str()) => {
+        Some((command, options)) if command == "e2e" || command == "soak" => {
             (command.as_str(), options)
         }
         _ => {
@@ -36,11 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     };
-    let mut invocations = match command {
-        "soak" => 1_000_000,
-        "idempotency" => 2_000,
-        _ => 20_000,
-    };
+    let mut invocations = if command == "soak" { 1_000_000 } else { 20_000 };
     let mut rounds = 3;
     let mut options = options.iter();
     while let Some(option) = options.next() {
@@ -53,12 +47,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 std::process::exit(2);
             }
         }
-    }
-    if command == "idempotency" {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        return runtime.block_on(idempotency::run(invocations));
     }
     let examples = build_examples()?;
     if command == "soak" {

@@ -6,7 +6,8 @@
 //! The Redis and DynamoDB-compatible servers come from `scripts/test-servers.sh`:
 //!
 //! ```sh
-//! bash -c 'source scripts/test-servers.sh && cargo run -p benches --release -- idempotency'
+//! bash -c 'source scripts/test-servers.sh && \
+//!   cargo bench -p lambda-kit-idempotency --all-features --bench store_overhead'
 //! ```
 
 use std::sync::Arc;
@@ -31,8 +32,16 @@ struct Phase {
     round_trips: f64,
 }
 
+/// Calls per phase.
+const CALLS: usize = 2_000;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    run(CALLS).await
+}
+
 /// Runs every available store, `calls` calls per phase, and prints a table.
-pub(crate) async fn run(calls: usize) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(calls: usize) -> Result<(), Box<dyn std::error::Error>> {
     let ctx = lambda_kit::testing::context()
         .remaining_time(Duration::from_secs(60))
         .build();

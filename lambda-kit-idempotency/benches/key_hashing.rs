@@ -2,7 +2,7 @@
 //! event, and a JMESPath selection inside its JSON body followed by the hash.
 //!
 //! ```sh
-//! cargo bench -p benches --bench idempotency_key
+//! cargo bench -p lambda-kit-idempotency --bench key_hashing
 //! ```
 
 use criterion::{Criterion, criterion_group, criterion_main};
