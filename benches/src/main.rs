@@ -4,6 +4,7 @@
 //! cargo run -p benches --release -- e2e                  # 20,000 invocations x 3 rounds
 //! cargo run -p benches --release -- e2e --invocations 5000 --rounds 5
 //! cargo run -p benches --release -- soak                 # 1,000,000 invocations, RSS sampled
+//! cargo run -p benches --release -- instructions         # callgrind: instructions/invocation
 //! cargo bench -p benches --bench log_format              # micro-benchmark
 //! ```
 //!
@@ -11,6 +12,7 @@
 //! its own process against an in-process Runtime API, in alternating rounds, and prints
 //! medians with ratios.
 
+mod instructions;
 mod measure;
 mod report;
 mod server;
@@ -20,13 +22,13 @@ use std::process::Command;
 
 use measure::{Contender, Measurement};
 
-const USAGE: &str =
-    "usage: benches e2e [--invocations N] [--rounds R] | benches soak [--invocations N]";
+const USAGE: &str = "usage: benches e2e [--invocations N] [--rounds R] \
+     | benches soak [--invocations N] | benches instructions [--invocations N]";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, options) = match args.split_first() {
-        Some((command, options)) if command == "e2e" || command == "soak" => {
+        Some((command, options)) if ["e2e", "soak", "instructions"].contains(&command.as_str()) => {
             (command.as_str(), options)
         }
         _ => {
@@ -34,7 +36,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     };
-    let mut invocations = if command == "soak" { 1_000_000 } else { 20_000 };
+    let mut invocations = match command {
+        "soak" => 1_000_000,
+        "instructions" => 2_000,
+        _ => 20_000,
+    };
     let mut rounds = 3;
     let mut options = options.iter();
     while let Some(option) = options.next() {
@@ -52,19 +58,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if command == "soak" {
         return run_soak(&examples, invocations);
     }
-    let contenders = [
-        Contender::new("floor (raw keep-alive loop)", examples.join("floor")),
-        Contender::new("lambda-kit", examples.join("kit_hello")),
-        Contender::new("official lambda_runtime", examples.join("official_hello")),
-        Contender::new(
-            "lambda-kit, JSON logs + X-Ray sampled",
-            examples.join("kit_hello_logging"),
-        )
-        .with_observability(),
-    ];
+    let contenders = contenders(&examples);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if command == "instructions" {
+        return run_instructions(&runtime, &contenders, invocations);
+    }
     let mut results: Vec<Vec<Measurement>> = vec![Vec::new(); contenders.len()];
     for round in 1..=rounds {
         for (index, contender) in contenders.iter().enumerate() {
@@ -78,6 +78,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     report::print(&contenders, &results, invocations, rounds);
+    Ok(())
+}
+
+/// The bootstraps measured side by side; the report reads the floor first and the
+/// official runtime third.
+fn contenders(examples: &std::path::Path) -> [Contender; 4] {
+    [
+        Contender::new("floor (raw keep-alive loop)", examples.join("floor")),
+        Contender::new("lambda-kit", examples.join("kit_hello")),
+        Contender::new("official lambda_runtime", examples.join("official_hello")),
+        Contender::new(
+            "lambda-kit, JSON logs + X-Ray sampled",
+            examples.join("kit_hello_logging"),
+        )
+        .with_observability(),
+    ]
+}
+
+/// Counts instructions per invocation of each contender under callgrind.
+fn run_instructions(
+    runtime: &tokio::runtime::Runtime,
+    contenders: &[Contender],
+    invocations: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let scratch = std::env::temp_dir().join(format!("lambda-kit-callgrind-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let mut counts = Vec::new();
+    for contender in contenders {
+        let count = runtime.block_on(instructions::per_invocation(
+            contender,
+            invocations,
+            &scratch,
+        ))?;
+        eprintln!("{}: {count:.0} instructions per invocation", contender.name);
+        counts.push(count);
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    report::print_instructions(contenders, &counts, invocations);
     Ok(())
 }
 

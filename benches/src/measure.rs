@@ -29,6 +29,31 @@ impl Contender {
         self.observability = true;
         self
     }
+
+    /// Whether JSON logs and X-Ray sampling are on.
+    pub(crate) fn observability(&self) -> bool {
+        self.observability
+    }
+
+    /// The Lambda environment the bootstrap runs in: the Runtime API at `runtime_api`, and
+    /// the X-Ray daemon at `daemon`.
+    pub(crate) fn lambda_env(
+        &self,
+        runtime_api: &str,
+        daemon: &str,
+    ) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_owned()),
+            ("AWS_LAMBDA_FUNCTION_NAME", "bench".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
+            ("AWS_XRAY_DAEMON_ADDRESS", daemon.to_owned()),
+        ];
+        if self.observability {
+            env.push(("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()));
+        }
+        env
+    }
 }
 
 /// What one run of one contender measured.
@@ -65,18 +90,11 @@ pub(crate) async fn run(
     let mut command = Command::new(&contender.binary);
     command
         .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_XRAY_DAEMON_ADDRESS", daemon.local_addr()?.to_string())
+        .envs(contender.lambda_env(&api.address, &daemon.local_addr()?.to_string()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true);
-    if contender.observability {
-        command.env("AWS_LAMBDA_LOG_FORMAT", "JSON");
-    }
     let spawned = Instant::now();
     let mut child = command.spawn()?;
     api.done.notified().await;

@@ -57,3 +57,24 @@ pub(crate) fn print(
         );
     }
 }
+
+/// The instructions table: per invocation, with ratios to the floor and the official
+/// runtime (lower is better, so a ratio below 1 means fewer instructions).
+pub(crate) fn print_instructions(contenders: &[Contender], counts: &[f64], invocations: usize) {
+    let (floor, official) = (counts[0], counts[2]);
+    println!(
+        "instructions per invocation (callgrind; runs of {invocations} and {} invocations, difference / {invocations})",
+        2 * invocations
+    );
+    println!();
+    println!("| contender | instructions | x floor | x official |");
+    println!("|---|---|---|---|");
+    for (contender, count) in contenders.iter().zip(counts) {
+        println!(
+            "| {} | {count:.0} | {:.2} | {:.2} |",
+            contender.name,
+            count / floor,
+            count / official
+        );
+    }
+}
