@@ -83,8 +83,18 @@ impl Endpoint {
     }
 
     fn invocation_uri(&self, request_id: &str, resource: &str) -> Uri {
-        let id = encode_request_id(request_id);
-        self.api_uri(&format!("/2018-06-01/runtime/invocation/{id}/{resource}"))
+        // Built in one buffer that becomes the URI without a copy: this runs for every
+        // answer.
+        const INVOCATION: &str = "/2018-06-01/runtime/invocation/";
+        let mut uri = String::with_capacity(
+            self.prefix.len() + INVOCATION.len() + request_id.len() + 1 + resource.len(),
+        );
+        uri.push_str(&self.prefix);
+        uri.push_str(INVOCATION);
+        uri.extend(utf8_percent_encode(request_id, REQUEST_ID_SAFE));
+        uri.push('/');
+        uri.push_str(resource);
+        Uri::try_from(uri).unwrap_or_else(|_| Uri::from_static("/"))
     }
 
     fn api_uri(&self, path: &str) -> Uri {

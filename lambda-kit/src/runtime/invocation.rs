@@ -39,6 +39,24 @@ pub mod header {
     pub const RESPONSE_MODE: &str = "lambda-runtime-function-response-mode";
 }
 
+/// The `/next` headers read for every invocation, as ready-made names: a lookup by `&str`
+/// would validate and lower-case the name again each time.
+mod name {
+    use super::header;
+    use http::HeaderName;
+
+    pub(super) const REQUEST_ID: HeaderName = HeaderName::from_static(header::REQUEST_ID);
+    pub(super) const DEADLINE_MS: HeaderName = HeaderName::from_static(header::DEADLINE_MS);
+    pub(super) const INVOKED_FUNCTION_ARN: HeaderName =
+        HeaderName::from_static(header::INVOKED_FUNCTION_ARN);
+    pub(super) const TRACE_ID: HeaderName = HeaderName::from_static(header::TRACE_ID);
+    pub(super) const CLIENT_CONTEXT: HeaderName = HeaderName::from_static(header::CLIENT_CONTEXT);
+    pub(super) const COGNITO_IDENTITY: HeaderName =
+        HeaderName::from_static(header::COGNITO_IDENTITY);
+    pub(super) const TENANT_ID: HeaderName = HeaderName::from_static(header::TENANT_ID);
+    pub(super) const INVOCATION_ID: HeaderName = HeaderName::from_static(header::INVOCATION_ID);
+}
+
 /// A deadline further than this from now is not a real deadline (cargo-lambda sends the
 /// constant 600000, which is January 1970).
 const PLAUSIBLE_DEADLINE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
@@ -54,31 +72,31 @@ pub(crate) fn context_from_headers(
     config: &Arc<Config>,
     now: SystemTime,
 ) -> Result<Context, MissingRequestId> {
-    let text = |name: &str| {
+    let text = |name: &http::HeaderName| {
         headers
             .get(name)
             .and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
             .map(str::trim)
             .filter(|value| !value.is_empty())
     };
-    let request_id = text(header::REQUEST_ID).ok_or(MissingRequestId)?;
+    let request_id = text(&name::REQUEST_ID).ok_or(MissingRequestId)?;
     let mut builder = Context::builder()
         .request_id(request_id)
         .config(Arc::clone(config))
-        .xray_trace_id(text(header::TRACE_ID).map(str::to_owned))
-        .invoked_function_arn(text(header::INVOKED_FUNCTION_ARN).unwrap_or_default());
-    builder = match text(header::DEADLINE_MS).map(|ms| parse_deadline(ms, now)) {
+        .xray_trace_id(text(&name::TRACE_ID).map(str::to_owned))
+        .invoked_function_arn(text(&name::INVOKED_FUNCTION_ARN).unwrap_or_default());
+    builder = match text(&name::DEADLINE_MS).map(|ms| parse_deadline(ms, now)) {
         Some(Some(deadline)) => builder.deadline(deadline),
         Some(None) => {
             tracing::debug!(
-                value = text(header::DEADLINE_MS),
+                value = text(&name::DEADLINE_MS),
                 "ignoring an implausible invocation deadline"
             );
             builder.deadline_unknown_from(now)
         }
         None => builder.deadline_unknown_from(now),
     };
-    if let Some(raw) = text(header::CLIENT_CONTEXT) {
+    if let Some(raw) = text(&name::CLIENT_CONTEXT) {
         match parse_client_context(raw) {
             Some(client_context) => builder = builder.client_context(client_context),
             None => {
@@ -86,7 +104,7 @@ pub(crate) fn context_from_headers(
             }
         }
     }
-    if let Some(raw) = text(header::COGNITO_IDENTITY) {
+    if let Some(raw) = text(&name::COGNITO_IDENTITY) {
         match json_object::<CognitoIdentity>(raw.as_bytes()) {
             Some(identity) => builder = builder.identity(identity),
             None => tracing::warn!(
@@ -95,10 +113,10 @@ pub(crate) fn context_from_headers(
             ),
         }
     }
-    if let Some(tenant_id) = text(header::TENANT_ID) {
+    if let Some(tenant_id) = text(&name::TENANT_ID) {
         builder = builder.tenant_id(tenant_id);
     }
-    if let Some(invocation_id) = text(header::INVOCATION_ID) {
+    if let Some(invocation_id) = text(&name::INVOCATION_ID) {
         builder = builder.invocation_id(invocation_id);
     }
     Ok(builder.build())
