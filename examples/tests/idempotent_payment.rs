@@ -126,6 +126,30 @@ async fn as_a_bootstrap_duplicates_replay_and_a_changed_amount_fails() {
     child.kill().await.expect("stops");
 }
 
+#[tokio::test]
+async fn powertools_idempotency_disabled_charges_every_delivery() {
+    let (ledger, order) = fresh("disabled");
+    let api = FakeRuntimeApi::start().await.expect("fake API starts");
+    let mut child = Command::from(api.bootstrap_command(BINARY))
+        .env("IDEMPOTENCY_STORE", "memory")
+        .env("PAYMENT_LEDGER", &ledger)
+        .env("POWERTOOLS_IDEMPOTENCY_DISABLED", "true")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawns");
+
+    let first = api.push(json!({"order_id": order, "amount": 3}));
+    let second = api.push(json!({"order_id": order, "amount": 3}));
+
+    assert_eq!(api.response_json(&first).await["charge_id"], first.as_str());
+    assert_eq!(
+        api.response_json(&second).await["charge_id"],
+        second.as_str()
+    );
+    assert_eq!(ledger_lines(&ledger).len(), 2);
+    child.kill().await.expect("stops");
+}
+
 /// Processes started together with one order: one charge, one charge id for all that
 /// answered, and AlreadyInProgress for any that came while it ran. Then a replay.
 async fn processes_share_one_charge(store: StoreEnv, name: &str) {
