@@ -3,6 +3,9 @@
 //! frozen for minutes while a `/next` is outstanding).
 
 use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST, USER_AGENT};
@@ -91,7 +94,58 @@ struct ApiRequest {
 pub(crate) struct ApiClient {
     endpoint: Endpoint,
     host: HeaderValue,
-    connection: Option<SendRequest<OutgoingBody>>,
+    connection: Option<ApiConnection>,
+}
+
+/// One keep-alive connection, driven by the task that sends on it. A spawned connection
+/// task would cost a wake-up and a hop between tasks on every call.
+struct ApiConnection {
+    sender: SendRequest<OutgoingBody>,
+    driver: Pin<Box<http1::Connection<TokioIo<TcpStream>, OutgoingBody>>>,
+    /// The driver finished: the peer closed the connection, or it failed.
+    finished: bool,
+}
+
+impl ApiConnection {
+    fn is_closed(&self) -> bool {
+        self.finished || self.sender.is_closed()
+    }
+
+    /// Sends `request` and reads the whole response, driving the connection meanwhile.
+    async fn exchange(
+        &mut self,
+        request: Request<OutgoingBody>,
+    ) -> Result<Response<Bytes>, BoxError> {
+        let sender = &mut self.sender;
+        let exchange = async move {
+            sender.ready().await?;
+            let (parts, body) = sender.send_request(request).await?.into_parts();
+            let body = body.collect().await?.to_bytes();
+            Ok::<_, BoxError>(Response::from_parts(parts, body))
+        };
+        let mut exchange = std::pin::pin!(exchange);
+        let (driver, finished) = (&mut self.driver, &mut self.finished);
+        std::future::poll_fn(|cx| {
+            // The driver first: it writes what the exchange queued on its last poll and
+            // reads what answers it, so one poll of each usually completes a step.
+            if !*finished {
+                if let Poll::Ready(result) = driver.as_mut().poll(cx) {
+                    *finished = true;
+                    if let Err(error) = result {
+                        tracing::debug!(%error, "Runtime API connection closed");
+                    }
+                }
+            }
+            match exchange.as_mut().poll(cx) {
+                Poll::Ready(outcome) => Poll::Ready(outcome),
+                Poll::Pending if *finished => {
+                    Poll::Ready(Err("the Runtime API connection is closed".into()))
+                }
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+    }
 }
 
 impl ApiClient {
@@ -158,14 +212,7 @@ impl ApiClient {
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         *request.headers_mut() = headers;
         let path = request.uri().path().to_owned();
-        let outcome = async {
-            let sender = self.connection().await?;
-            sender.ready().await?;
-            let (parts, body) = sender.send_request(request).await?.into_parts();
-            let body = body.collect().await?.to_bytes();
-            Ok::<_, BoxError>(Response::from_parts(parts, body))
-        }
-        .await;
+        let outcome = async { self.connection().await?.exchange(request).await }.await;
         match outcome {
             Ok(response) if response.status() == StatusCode::INTERNAL_SERVER_ERROR => {
                 Err(ApiError::ContainerError {
@@ -251,8 +298,6 @@ impl ApiClient {
 
     async fn try_send(&mut self, request: &ApiRequest) -> Result<Response<Bytes>, BoxError> {
         let host = self.host.clone();
-        let sender = self.connection().await?;
-        sender.ready().await?;
         let mut outgoing = Request::new(Either::Left(Full::new(request.body.clone())));
         *outgoing.method_mut() = request.method.clone();
         *outgoing.uri_mut() = request.uri.clone();
@@ -260,14 +305,16 @@ impl ApiClient {
         headers.clone_from(&request.headers);
         headers.insert(HOST, host);
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        let (parts, body) = sender.send_request(outgoing).await?.into_parts();
-        let body = body.collect().await?.to_bytes();
-        Ok(Response::from_parts(parts, body))
+        self.connection().await?.exchange(outgoing).await
     }
 
     /// The open connection, or a new one if there is none or the peer closed it.
-    async fn connection(&mut self) -> Result<&mut SendRequest<OutgoingBody>, BoxError> {
-        if self.connection.as_ref().is_some_and(SendRequest::is_closed) {
+    async fn connection(&mut self) -> Result<&mut ApiConnection, BoxError> {
+        if self
+            .connection
+            .as_ref()
+            .is_some_and(ApiConnection::is_closed)
+        {
             self.connection = None;
         }
         match &mut self.connection {
@@ -275,13 +322,12 @@ impl ApiClient {
             slot @ None => {
                 let stream = TcpStream::connect(self.endpoint.authority()).await?;
                 stream.set_nodelay(true)?;
-                let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-                tokio::spawn(async move {
-                    if let Err(error) = connection.await {
-                        tracing::debug!(%error, "Runtime API connection closed");
-                    }
-                });
-                Ok(slot.insert(sender))
+                let (sender, driver) = http1::handshake(TokioIo::new(stream)).await?;
+                Ok(slot.insert(ApiConnection {
+                    sender,
+                    driver: Box::pin(driver),
+                    finished: false,
+                }))
             }
         }
     }
