@@ -7,8 +7,6 @@
 //! start and init taken out.
 
 use std::path::Path;
-use std::process::Stdio;
-
 use tokio::process::Command;
 
 use crate::measure::Contender;
@@ -35,17 +33,12 @@ async fn total(
     let _ = std::fs::remove_file(out_file);
     let api = server::start(invocations, contender.observability()).await?;
     let daemon = std::net::UdpSocket::bind("127.0.0.1:0")?;
-    let mut command = Command::new("valgrind");
+    let mut command =
+        contender.lambda_command("valgrind", &api.address, &daemon.local_addr()?.to_string());
     command
         .arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", out_file.display()))
-        .arg(&contender.binary)
-        .env_clear()
-        .envs(contender.lambda_env(&api.address, &daemon.local_addr()?.to_string()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+        .arg(&contender.binary);
     let mut child = command.spawn()?;
     api.done.notified().await;
     // SIGTERM, not SIGKILL: valgrind writes the counts when its client ends by a signal.

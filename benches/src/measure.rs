@@ -35,24 +35,31 @@ impl Contender {
         self.observability
     }
 
-    /// The Lambda environment the bootstrap runs in: the Runtime API at `runtime_api`, and
-    /// the X-Ray daemon at `daemon`.
-    pub(crate) fn lambda_env(
+    /// A quiet command running `program` in the Lambda environment of this contender: the
+    /// Runtime API at `runtime_api`, the X-Ray daemon at `daemon`. `program` is the
+    /// bootstrap itself, or a tool that runs it.
+    pub(crate) fn lambda_command(
         &self,
+        program: impl AsRef<std::ffi::OsStr>,
         runtime_api: &str,
         daemon: &str,
-    ) -> Vec<(&'static str, String)> {
-        let mut env = vec![
-            ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_owned()),
-            ("AWS_LAMBDA_FUNCTION_NAME", "bench".to_owned()),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
-            ("AWS_XRAY_DAEMON_ADDRESS", daemon.to_owned()),
-        ];
+    ) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_XRAY_DAEMON_ADDRESS", daemon)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
         if self.observability {
-            env.push(("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()));
+            command.env("AWS_LAMBDA_LOG_FORMAT", "JSON");
         }
-        env
+        command
     }
 }
 
@@ -87,14 +94,11 @@ pub(crate) async fn run(
     let api = server::start(invocations, contender.observability).await?;
     // Absorbs X-Ray datagrams so that sends succeed as they would with a daemon.
     let daemon = std::net::UdpSocket::bind("127.0.0.1:0")?;
-    let mut command = Command::new(&contender.binary);
-    command
-        .env_clear()
-        .envs(contender.lambda_env(&api.address, &daemon.local_addr()?.to_string()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+    let mut command = contender.lambda_command(
+        &contender.binary,
+        &api.address,
+        &daemon.local_addr()?.to_string(),
+    );
     let spawned = Instant::now();
     let mut child = command.spawn()?;
     api.done.notified().await;

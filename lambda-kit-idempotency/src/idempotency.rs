@@ -125,7 +125,8 @@ impl Idempotency {
             .as_ref()
             .and_then(|selection| hash_selection(selection, data));
         if let Some(record) = self.cached(&key) {
-            return replay(&record, validation.as_deref());
+            check_validation(&record, validation.as_deref())?;
+            return replay(&record);
         }
         if let Some(existing) = self.acquire(&key, deadline, validation.as_deref()).await? {
             return answer_from(&existing, validation.as_deref(), settings.cache.as_ref());
@@ -273,7 +274,7 @@ fn answer_from<T: DeserializeOwned>(
             if let Some(cache) = cache {
                 cache.put(existing);
             }
-            replay(existing, validation)
+            replay(existing)
         }
         Status::InProgress => Err(Error::from_diagnostic(
             IdempotencyError::AlreadyInProgress {
@@ -283,9 +284,8 @@ fn answer_from<T: DeserializeOwned>(
     }
 }
 
-/// The stored response of a completed record.
-fn replay<T: DeserializeOwned>(record: &Record, validation: Option<&str>) -> Result<T, Error> {
-    check_validation(record, validation)?;
+/// The stored response of a completed record whose payload was checked.
+fn replay<T: DeserializeOwned>(record: &Record) -> Result<T, Error> {
     let data = record.data.as_deref().unwrap_or("null");
     serde_json::from_str(data).map_err(|source| {
         Error::from_diagnostic(IdempotencyError::StoredResponseInvalid {

@@ -90,41 +90,12 @@ impl RedisStore {
         self.round_trips.load(Ordering::Relaxed)
     }
 
-    /// Sends one command or pipeline, counting the round trip.
-    async fn send<T: redis::FromRedisValue>(
-        &self,
-        request: &impl RequestKind,
-    ) -> Result<T, redis::RedisError> {
+    /// The connection for one request (a command or a pipeline, each one round trip),
+    /// counting the round trip. A `ConnectionManager` is a cheap handle onto one
+    /// multiplexed connection.
+    fn for_one_round_trip(&self) -> ConnectionManager {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
-        // ConnectionManager is a cheap handle onto one multiplexed connection.
-        let mut connection = self.connection.clone();
-        request.send(&mut connection).await
-    }
-}
-
-/// A command or a pipeline: both go out as one write and come back as one answer.
-trait RequestKind: Sync {
-    fn send<T: redis::FromRedisValue>(
-        &self,
-        connection: &mut ConnectionManager,
-    ) -> impl std::future::Future<Output = Result<T, redis::RedisError>> + Send;
-}
-
-impl RequestKind for redis::Cmd {
-    fn send<T: redis::FromRedisValue>(
-        &self,
-        connection: &mut ConnectionManager,
-    ) -> impl std::future::Future<Output = Result<T, redis::RedisError>> + Send {
-        self.query_async(connection)
-    }
-}
-
-impl RequestKind for redis::Pipeline {
-    fn send<T: redis::FromRedisValue>(
-        &self,
-        connection: &mut ConnectionManager,
-    ) -> impl std::future::Future<Output = Result<T, redis::RedisError>> + Send {
-        self.query_async(connection)
+        self.connection.clone()
     }
 }
 
@@ -143,19 +114,20 @@ impl Store for RedisStore {
             let mut evalsha = redis::cmd("EVALSHA");
             evalsha.arg(&self.script_sha);
             args(&mut evalsha);
-            let fields: Vec<String> = match self.send(&evalsha).await {
-                Ok(fields) => fields,
-                // The server lost its script cache (a restart): send the script itself.
-                Err(error) if error.code() == Some("NOSCRIPT") => {
-                    let mut eval = redis::cmd("EVAL");
-                    eval.arg(ACQUIRE_SCRIPT);
-                    args(&mut eval);
-                    self.send(&eval)
-                        .await
-                        .map_err(|error| redis_error("EVAL", error))?
-                }
-                Err(error) => return Err(redis_error("EVALSHA", error)),
-            };
+            let fields: Vec<String> =
+                match evalsha.query_async(&mut self.for_one_round_trip()).await {
+                    Ok(fields) => fields,
+                    // The server lost its script cache (a restart): send the script itself.
+                    Err(error) if error.code() == Some("NOSCRIPT") => {
+                        let mut eval = redis::cmd("EVAL");
+                        eval.arg(ACQUIRE_SCRIPT);
+                        args(&mut eval);
+                        eval.query_async(&mut self.for_one_round_trip())
+                            .await
+                            .map_err(|error| redis_error("EVAL", error))?
+                    }
+                    Err(error) => return Err(redis_error("EVALSHA", error)),
+                };
             if fields.is_empty() {
                 return Ok(Acquired::Acquired);
             }
@@ -184,7 +156,8 @@ impl Store for RedisStore {
                 .ignore()
                 .pexpire_at(&record.key, i64::try_from(expire_at_ms).unwrap_or(i64::MAX))
                 .ignore();
-            self.send::<()>(&pipeline)
+            pipeline
+                .query_async::<()>(&mut self.for_one_round_trip())
                 .await
                 .map_err(|error| redis_error("HSET", error))
         })
@@ -194,7 +167,7 @@ impl Store for RedisStore {
         Box::pin(async move {
             let mut del = redis::cmd("DEL");
             del.arg(key);
-            self.send::<()>(&del)
+            del.query_async::<()>(&mut self.for_one_round_trip())
                 .await
                 .map_err(|error| redis_error("DEL", error))
         })
