@@ -1,5 +1,5 @@
-//! Per-invocation parsing and encoding: the `/next` headers into a `Context`, the X-Ray
-//! trace header, and one subsegment datagram.
+//! Per-invocation parsing and encoding: a `/next` answer off the wire, its headers into a
+//! `Context`, the X-Ray trace header, and one subsegment datagram.
 //!
 //! ```sh
 //! cargo bench -p benches --bench parsing
@@ -43,7 +43,27 @@ fn next_headers() -> HeaderMap {
     headers
 }
 
+/// A whole `/next` answer as it arrives on the connection.
+fn next_answer() -> Vec<u8> {
+    let event = br#"{"order_id":"o-1","amount":1250}"#;
+    let mut answer = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for (name, value) in &next_headers() {
+        answer.extend_from_slice(name.as_str().as_bytes());
+        answer.extend_from_slice(b": ");
+        answer.extend_from_slice(value.as_bytes());
+        answer.extend_from_slice(b"\r\n");
+    }
+    answer.extend_from_slice(b"date: Mon, 23 Nov 2026 02:00:00 GMT\r\n");
+    answer.extend_from_slice(format!("content-length: {}\r\n\r\n", event.len()).as_bytes());
+    answer.extend_from_slice(event);
+    answer
+}
+
 fn parsing(c: &mut Criterion) {
+    let answer = next_answer();
+    c.bench_function("next answer bytes -> status, headers, body", |b| {
+        b.iter(|| bench::read_answer(std::hint::black_box(&answer)))
+    });
     let headers = next_headers();
     let config = Arc::new(Config::local_defaults());
     c.bench_function("next headers -> Context", |b| {

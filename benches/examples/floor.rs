@@ -39,18 +39,22 @@ fn main() -> std::io::Result<()> {
     let mut stream = TcpStream::connect(&address)?;
     stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream.try_clone()?);
+    // Each request is put together first and sent with one system call: `write!` straight
+    // into the socket would send every piece of the format string as its own packet.
+    let next =
+        format!("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    let mut post = Vec::with_capacity(256);
     loop {
-        write!(
-            stream,
-            "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: {address}\r\n\r\n"
-        )?;
+        stream.write_all(next.as_bytes())?;
         let request_id = read_response(&mut reader)?.unwrap_or_default();
+        post.clear();
         write!(
-            stream,
+            post,
             "POST /2018-06-01/runtime/invocation/{request_id}/response HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\n\r\n",
             RESPONSE.len()
         )?;
-        stream.write_all(RESPONSE)?;
+        post.extend_from_slice(RESPONSE);
+        stream.write_all(&post)?;
         read_response(&mut reader)?;
     }
 }

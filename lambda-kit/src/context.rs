@@ -21,8 +21,9 @@ pub struct Context {
     deadline: SystemTime,
     deadline_known: bool,
     xray_trace_id: Option<String>,
-    client_context: Option<ClientContext>,
-    identity: Option<CognitoIdentity>,
+    // Boxed: both are rare and large, and a `Context` moves with every handler future.
+    client_context: Option<Box<ClientContext>>,
+    identity: Option<Box<CognitoIdentity>>,
     tenant_id: Option<String>,
     invocation_id: Option<String>,
     config: Arc<Config>,
@@ -144,12 +145,12 @@ impl Context {
 
     /// What a mobile-SDK caller attached, if anything.
     pub fn client_context(&self) -> Option<&ClientContext> {
-        self.client_context.as_ref()
+        self.client_context.as_deref()
     }
 
     /// The Cognito identity of the caller, if any.
     pub fn identity(&self) -> Option<&CognitoIdentity> {
-        self.identity.as_ref()
+        self.identity.as_deref()
     }
 
     /// The tenant of a tenant-isolated function (`Lambda-Runtime-Aws-Tenant-Id`).
@@ -278,8 +279,8 @@ impl ContextBuilder {
             xray_trace_id: self
                 .xray_trace_id
                 .unwrap_or_else(|| Some(new_trace_header())),
-            client_context: self.client_context,
-            identity: self.identity,
+            client_context: self.client_context.map(Box::new),
+            identity: self.identity.map(Box::new),
             tenant_id: self.tenant_id,
             invocation_id: self.invocation_id,
             config,

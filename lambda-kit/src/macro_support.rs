@@ -111,6 +111,14 @@ pub mod bench {
     use crate::config::Config;
     use crate::context::Context;
 
+    /// Reads `bytes` as the Runtime API's answer to a `/next` poll, as the runtime reads
+    /// every answer: the status and the body's length, or `None` if the answer is refused.
+    pub fn read_answer(bytes: &[u8]) -> Option<(u16, usize)> {
+        crate::runtime::wire::answer_from_bytes(bytes)
+            .ok()
+            .map(|answer| (answer.status.as_u16(), answer.body.len()))
+    }
+
     /// Parses `/next` headers into a context, as the runtime does for every invocation.
     pub fn context_from_headers(
         headers: &http::HeaderMap,

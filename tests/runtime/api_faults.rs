@@ -197,3 +197,61 @@ async fn a_request_id_cannot_steer_a_post_to_another_resource() {
     assert_eq!(post.route, Route::Error);
     assert!(post.path.contains("abc%2F%2E%2E%2F"), "{}", post.path);
 }
+
+/// Reads one request (head and `content-length` body) from `stream`.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    loop {
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length: "))
+                .map_or(0, |value| value.parse::<usize>().expect("a length"));
+            if body.len() >= length {
+                return text;
+            }
+        }
+        let mut buffer = [0u8; 4096];
+        let read = stream.read(&mut buffer).await.expect("read");
+        assert!(read > 0, "the runtime closed mid-request");
+        seen.extend_from_slice(&buffer[..read]);
+    }
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_http_is_dropped_with_its_connection_and_the_poll_retried() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address").to_string();
+    let runtime = tests::spawn_runtime(&address, handler_fn(echo));
+
+    let (mut first, _) = listener.accept().await.expect("first connection");
+    assert!(read_request(&mut first).await.starts_with("GET "));
+    first
+        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n")
+        .await
+        .expect("write");
+
+    // The runtime gives up on that connection and polls again on a new one.
+    let (mut second, _) = listener.accept().await.expect("second connection");
+    assert!(read_request(&mut second).await.starts_with("GET "));
+    let event = br#""after garbage""#;
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\nlambda-runtime-aws-request-id: r-1\r\n\
+         lambda-runtime-deadline-ms: 4102444800000\r\ncontent-length: {}\r\n\r\n",
+        event.len()
+    );
+    second.write_all(answer.as_bytes()).await.expect("write");
+    second.write_all(event).await.expect("write");
+    let post = read_request(&mut second).await;
+    assert!(
+        post.starts_with("POST /2018-06-01/runtime/invocation/r-1/response HTTP/1.1\r\n"),
+        "{post}"
+    );
+    assert!(post.ends_with("\r\n\r\n\"after garbage\""), "{post}");
+    runtime.abort();
+}

@@ -3,35 +3,36 @@
 //! frozen for minutes while a `/next` is outstanding).
 
 use std::error::Error as StdError;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HOST, USER_AGENT};
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
-use http_body_util::{BodyExt, Either, Full, StreamBody};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use http::header::{CONTENT_TYPE, TRAILER};
+use http::{HeaderName, HeaderValue, Method, StatusCode};
 
 use super::backoff::Backoff;
 use super::endpoint::Endpoint;
-use super::invocation::header;
+use super::invocation::name;
 use super::streaming::{StreamFrames, Streamed};
+use super::wire::{Answer, Connection, RequestHead};
 use crate::error::ErrorBody;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
-/// A request body: whole (every call but one), or streamed (a streamed response).
-type OutgoingBody = Either<Full<Bytes>, StreamBody<StreamFrames>>;
-
 /// The trailers a streamed response declares up front, as HTTP/1.1 requires.
-const DECLARED_TRAILERS: &str =
-    "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body";
+static DECLARED_TRAILERS: HeaderValue = HeaderValue::from_static(
+    "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
+);
 
 /// `User-Agent`: Lambda reads its first token as the runtime's name and release.
 const USER_AGENT_VALUE: &str = concat!("lambda-kit/", env!("CARGO_PKG_VERSION"));
+
+static JSON: HeaderValue = HeaderValue::from_static("application/json");
+static STREAMING: HeaderValue = HeaderValue::from_static("streaming");
+// Statics, not the crates' constants, so that requests can borrow them for as long as needed.
+static CONTENT_TYPE_NAME: HeaderName = CONTENT_TYPE;
+static TRAILER_NAME: HeaderName = TRAILER;
+static INVOCATION_ID_NAME: HeaderName = name::INVOCATION_ID;
+static ERROR_TYPE_NAME: HeaderName = name::FUNCTION_ERROR_TYPE;
+static RESPONSE_MODE_NAME: HeaderName = name::RESPONSE_MODE;
 
 /// A call to the Runtime API failed in a way the runtime cannot recover from.
 #[derive(Debug, thiserror::Error)]
@@ -85,87 +86,57 @@ pub enum ApiError {
 /// One request, kept as parts so that it can be sent again after a reconnect.
 struct ApiRequest {
     method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    path: String,
+    /// `Lambda-Runtime-Aws-Invocation-Id`, echoed on answers when `/next` sent one.
+    invocation_id: Option<HeaderValue>,
+    /// `Lambda-Runtime-Function-Error-Type`, on error posts.
+    error_type: Option<HeaderValue>,
     body: Bytes,
+}
+
+impl ApiRequest {
+    /// A post of a JSON body.
+    fn post(
+        path: String,
+        invocation_id: Option<&str>,
+        error_type: Option<&str>,
+        body: Bytes,
+    ) -> Self {
+        // Both values were header values when they arrived (the invocation id) or were
+        // sanitized to printable ASCII (the error type), so conversion cannot fail; skipping
+        // the header is still better than panicking if it ever did.
+        let value = |text: &str| HeaderValue::from_str(text).ok();
+        ApiRequest {
+            method: Method::POST,
+            path,
+            invocation_id: invocation_id.and_then(value),
+            error_type: error_type.and_then(value),
+            body,
+        }
+    }
 }
 
 /// A client for the Runtime API at one endpoint.
 pub(crate) struct ApiClient {
     endpoint: Endpoint,
-    host: HeaderValue,
-    connection: Option<ApiConnection>,
-}
-
-/// One keep-alive connection, driven by the task that sends on it. A spawned connection
-/// task would cost a wake-up and a hop between tasks on every call.
-struct ApiConnection {
-    sender: SendRequest<OutgoingBody>,
-    driver: Pin<Box<http1::Connection<TokioIo<TcpStream>, OutgoingBody>>>,
-    /// The driver finished: the peer closed the connection, or it failed.
-    finished: bool,
-}
-
-impl ApiConnection {
-    fn is_closed(&self) -> bool {
-        self.finished || self.sender.is_closed()
-    }
-
-    /// Sends `request` and reads the whole response, driving the connection meanwhile.
-    async fn exchange(
-        &mut self,
-        request: Request<OutgoingBody>,
-    ) -> Result<Response<Bytes>, BoxError> {
-        let sender = &mut self.sender;
-        let exchange = async move {
-            sender.ready().await?;
-            let (parts, body) = sender.send_request(request).await?.into_parts();
-            let body = body.collect().await?.to_bytes();
-            Ok::<_, BoxError>(Response::from_parts(parts, body))
-        };
-        let mut exchange = std::pin::pin!(exchange);
-        let (driver, finished) = (&mut self.driver, &mut self.finished);
-        std::future::poll_fn(|cx| {
-            // The driver first: it writes what the exchange queued on its last poll and
-            // reads what answers it, so one poll of each usually completes a step.
-            if !*finished {
-                if let Poll::Ready(result) = driver.as_mut().poll(cx) {
-                    *finished = true;
-                    if let Err(error) = result {
-                        tracing::debug!(%error, "Runtime API connection closed");
-                    }
-                }
-            }
-            match exchange.as_mut().poll(cx) {
-                Poll::Ready(outcome) => Poll::Ready(outcome),
-                Poll::Pending if *finished => {
-                    Poll::Ready(Err("the Runtime API connection is closed".into()))
-                }
-                Poll::Pending => Poll::Pending,
-            }
-        })
-        .await
-    }
+    connection: Option<Connection>,
 }
 
 impl ApiClient {
     pub(crate) fn new(endpoint: Endpoint) -> Self {
-        // `Endpoint::parse` only accepts a valid authority, which is a valid header value.
-        let host = HeaderValue::from_str(endpoint.authority())
-            .unwrap_or_else(|_| HeaderValue::from_static("localhost"));
         ApiClient {
             endpoint,
-            host,
             connection: None,
         }
     }
 
     /// `GET /runtime/invocation/next`: waits, without a timeout, for the next event.
-    pub(crate) async fn next(&mut self) -> Result<Response<Bytes>, ApiError> {
+    pub(crate) async fn next(&mut self) -> Result<Answer, ApiError> {
         let request = ApiRequest {
             method: Method::GET,
-            uri: self.endpoint.next(),
-            headers: HeaderMap::new(),
+            path: self.endpoint.next(),
+            invocation_id: None,
+            error_type: None,
             body: Bytes::new(),
         };
         self.send(&request).await
@@ -177,13 +148,13 @@ impl ApiClient {
         request_id: &str,
         invocation_id: Option<&str>,
         body: Bytes,
-    ) -> Result<Response<Bytes>, ApiError> {
-        let request = ApiRequest {
-            method: Method::POST,
-            uri: self.endpoint.response(request_id),
-            headers: answer_headers(invocation_id, None),
+    ) -> Result<Answer, ApiError> {
+        let request = ApiRequest::post(
+            self.endpoint.response(request_id),
+            invocation_id,
+            None,
             body,
-        };
+        );
         self.send(&request).await
     }
 
@@ -196,29 +167,39 @@ impl ApiClient {
         invocation_id: Option<&str>,
         streamed: Streamed,
         span: tracing::Span,
-    ) -> Result<Response<Bytes>, ApiError> {
+    ) -> Result<Answer, ApiError> {
         let (content_type, frames) = StreamFrames::new(streamed, span);
-        let mut request = Request::new(Either::Right(StreamBody::new(frames)));
-        *request.method_mut() = Method::POST;
-        *request.uri_mut() = self.endpoint.response(request_id);
-        let mut headers = answer_headers(invocation_id, None);
-        headers.insert(CONTENT_TYPE, content_type);
-        headers.insert(header::RESPONSE_MODE, HeaderValue::from_static("streaming"));
-        headers.insert(
-            http::header::TRAILER,
-            HeaderValue::from_static(DECLARED_TRAILERS),
-        );
-        headers.insert(HOST, self.host.clone());
-        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        *request.headers_mut() = headers;
-        let path = request.uri().path().to_owned();
-        let outcome = async { self.connection().await?.exchange(request).await }.await;
+        let path = self.endpoint.response(request_id);
+        let invocation_id = invocation_id.and_then(|id| HeaderValue::from_str(id).ok());
+        let mut headers = vec![
+            (&CONTENT_TYPE_NAME, &content_type),
+            (&RESPONSE_MODE_NAME, &STREAMING),
+            (&TRAILER_NAME, &DECLARED_TRAILERS),
+        ];
+        if let Some(id) = &invocation_id {
+            headers.push((&INVOCATION_ID_NAME, id));
+        }
+        let head = RequestHead {
+            method: &Method::POST,
+            path: &path,
+            host: self.endpoint.authority(),
+            user_agent: USER_AGENT_VALUE,
+            headers: &headers,
+        };
+        let connection = match connection_to(&mut self.connection, &self.endpoint).await {
+            Ok(connection) => connection,
+            Err(source) => return Err(ApiError::StreamInterrupted { source }),
+        };
+        let outcome = connection
+            .exchange_streamed(&head, frames)
+            .await
+            .map_err(BoxError::from);
         match outcome {
-            Ok(response) if response.status() == StatusCode::INTERNAL_SERVER_ERROR => {
+            Ok(response) if response.status == StatusCode::INTERNAL_SERVER_ERROR => {
                 Err(ApiError::ContainerError {
                     method: Method::POST,
                     path,
-                    body: String::from_utf8_lossy(response.body()).into_owned(),
+                    body: String::from_utf8_lossy(&response.body).into_owned(),
                 })
             }
             Ok(response) => Ok(response),
@@ -235,27 +216,24 @@ impl ApiClient {
         request_id: &str,
         invocation_id: Option<&str>,
         error: &ErrorBody,
-    ) -> Result<Response<Bytes>, ApiError> {
-        let request = ApiRequest {
-            method: Method::POST,
-            uri: self.endpoint.error(request_id),
-            headers: answer_headers(invocation_id, Some(&error.error_type)),
-            body: encode_error(error),
-        };
+    ) -> Result<Answer, ApiError> {
+        let request = ApiRequest::post(
+            self.endpoint.error(request_id),
+            invocation_id,
+            Some(&error.error_type),
+            encode_error(error),
+        );
         self.send(&request).await
     }
 
     /// `POST /runtime/init/error`: initialization failed and the process is about to exit.
-    pub(crate) async fn post_init_error(
-        &mut self,
-        error: &ErrorBody,
-    ) -> Result<Response<Bytes>, ApiError> {
-        let request = ApiRequest {
-            method: Method::POST,
-            uri: self.endpoint.init_error(),
-            headers: answer_headers(None, Some(&error.error_type)),
-            body: encode_error(error),
-        };
+    pub(crate) async fn post_init_error(&mut self, error: &ErrorBody) -> Result<Answer, ApiError> {
+        let request = ApiRequest::post(
+            self.endpoint.init_error(),
+            None,
+            Some(&error.error_type),
+            encode_error(error),
+        );
         self.send(&request).await
     }
 
@@ -263,15 +241,15 @@ impl ApiClient {
     ///
     /// Resending a post whose first copy did arrive is harmless: the API answers the
     /// duplicate with 400, which the caller logs.
-    async fn send(&mut self, request: &ApiRequest) -> Result<Response<Bytes>, ApiError> {
+    async fn send(&mut self, request: &ApiRequest) -> Result<Answer, ApiError> {
         let mut backoff = Backoff::default();
         loop {
             match self.try_send(request).await {
-                Ok(response) if response.status() == StatusCode::INTERNAL_SERVER_ERROR => {
+                Ok(response) if response.status == StatusCode::INTERNAL_SERVER_ERROR => {
                     return Err(ApiError::ContainerError {
                         method: request.method.clone(),
-                        path: request.uri.path().to_owned(),
-                        body: String::from_utf8_lossy(response.body()).into_owned(),
+                        path: request.path.clone(),
+                        body: String::from_utf8_lossy(&response.body).into_owned(),
                     });
                 }
                 Ok(response) => return Ok(response),
@@ -286,7 +264,7 @@ impl ApiClient {
                     };
                     tracing::warn!(
                         error = %source,
-                        path = request.uri.path(),
+                        path = request.path.as_str(),
                         retry_in_ms = delay.as_millis() as u64,
                         "Runtime API call failed; reconnecting"
                     );
@@ -296,56 +274,42 @@ impl ApiClient {
         }
     }
 
-    async fn try_send(&mut self, request: &ApiRequest) -> Result<Response<Bytes>, BoxError> {
-        let host = self.host.clone();
-        let mut outgoing = Request::new(Either::Left(Full::new(request.body.clone())));
-        *outgoing.method_mut() = request.method.clone();
-        *outgoing.uri_mut() = request.uri.clone();
-        let headers = outgoing.headers_mut();
-        headers.clone_from(&request.headers);
-        headers.insert(HOST, host);
-        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        self.connection().await?.exchange(outgoing).await
-    }
-
-    /// The open connection, or a new one if there is none or the peer closed it.
-    async fn connection(&mut self) -> Result<&mut ApiConnection, BoxError> {
-        if self
-            .connection
-            .as_ref()
-            .is_some_and(ApiConnection::is_closed)
-        {
-            self.connection = None;
-        }
-        match &mut self.connection {
-            Some(sender) => Ok(sender),
-            slot @ None => {
-                let stream = TcpStream::connect(self.endpoint.authority()).await?;
-                stream.set_nodelay(true)?;
-                let (sender, driver) = http1::handshake(TokioIo::new(stream)).await?;
-                Ok(slot.insert(ApiConnection {
-                    sender,
-                    driver: Box::pin(driver),
-                    finished: false,
-                }))
+    async fn try_send(&mut self, request: &ApiRequest) -> Result<Answer, BoxError> {
+        let mut headers: [(&HeaderName, &HeaderValue); 3] = [(&CONTENT_TYPE_NAME, &JSON); 3];
+        let mut count = usize::from(request.method == Method::POST);
+        for (name, value) in [
+            (&INVOCATION_ID_NAME, &request.invocation_id),
+            (&ERROR_TYPE_NAME, &request.error_type),
+        ] {
+            if let Some(value) = value {
+                headers[count] = (name, value);
+                count += 1;
             }
         }
+        let head = RequestHead {
+            method: &request.method,
+            path: &request.path,
+            host: self.endpoint.authority(),
+            user_agent: USER_AGENT_VALUE,
+            headers: &headers[..count],
+        };
+        let connection = connection_to(&mut self.connection, &self.endpoint).await?;
+        Ok(connection.exchange(&head, &request.body).await?)
     }
 }
 
-fn answer_headers(invocation_id: Option<&str>, error_type: Option<&str>) -> HeaderMap {
-    let mut headers = HeaderMap::with_capacity(3);
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    // Both values were header values when they arrived (the invocation id) or were
-    // sanitized to printable ASCII (the error type), so conversion cannot fail; skipping
-    // the header is still better than panicking if it ever did.
-    if let Some(value) = invocation_id.and_then(|id| HeaderValue::from_str(id).ok()) {
-        headers.insert(header::INVOCATION_ID, value);
+/// The open connection in `slot`, or a new one if there is none or it cannot be reused.
+async fn connection_to<'a>(
+    slot: &'a mut Option<Connection>,
+    endpoint: &Endpoint,
+) -> Result<&'a mut Connection, BoxError> {
+    if slot.as_ref().is_some_and(|open| !open.is_reusable()) {
+        *slot = None;
     }
-    if let Some(value) = error_type.and_then(|t| HeaderValue::from_str(t).ok()) {
-        headers.insert(header::FUNCTION_ERROR_TYPE, value);
+    match slot {
+        Some(open) => Ok(open),
+        None => Ok(slot.insert(Connection::open(endpoint.authority()).await?)),
     }
-    headers
 }
 
 fn encode_error(error: &ErrorBody) -> Bytes {

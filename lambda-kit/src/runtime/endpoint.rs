@@ -54,9 +54,10 @@ impl Endpoint {
             authority: authority.to_owned(),
             prefix: prefix.to_owned(),
         };
-        // Every path built later must be a valid URI; check the longest shape once here.
+        // Every path built later must be a valid URI path; check the longest shape once here.
         endpoint
-            .uri("/2018-06-01/runtime/init/error")
+            .init_error()
+            .parse::<Uri>()
             .map_err(|_| invalid())?;
         Ok(endpoint)
     }
@@ -66,45 +67,42 @@ impl Endpoint {
         &self.authority
     }
 
-    pub(crate) fn next(&self) -> Uri {
-        self.api_uri("/2018-06-01/runtime/invocation/next")
+    /// The path of `GET /next`. Every path is already percent-encoded, and a valid URI path
+    /// (the prefix was validated in `parse`, request ids are encoded).
+    pub(crate) fn next(&self) -> String {
+        self.path("/2018-06-01/runtime/invocation/next")
     }
 
-    pub(crate) fn response(&self, request_id: &str) -> Uri {
-        self.invocation_uri(request_id, "response")
+    pub(crate) fn response(&self, request_id: &str) -> String {
+        self.invocation_path(request_id, "response")
     }
 
-    pub(crate) fn error(&self, request_id: &str) -> Uri {
-        self.invocation_uri(request_id, "error")
+    pub(crate) fn error(&self, request_id: &str) -> String {
+        self.invocation_path(request_id, "error")
     }
 
-    pub(crate) fn init_error(&self) -> Uri {
-        self.api_uri("/2018-06-01/runtime/init/error")
+    pub(crate) fn init_error(&self) -> String {
+        self.path("/2018-06-01/runtime/init/error")
     }
 
-    fn invocation_uri(&self, request_id: &str, resource: &str) -> Uri {
-        // Built in one buffer that becomes the URI without a copy: this runs for every
-        // answer.
+    fn invocation_path(&self, request_id: &str, resource: &str) -> String {
         const INVOCATION: &str = "/2018-06-01/runtime/invocation/";
-        let mut uri = String::with_capacity(
+        let mut path = String::with_capacity(
             self.prefix.len() + INVOCATION.len() + request_id.len() + 1 + resource.len(),
         );
-        uri.push_str(&self.prefix);
-        uri.push_str(INVOCATION);
-        uri.extend(utf8_percent_encode(request_id, REQUEST_ID_SAFE));
-        uri.push('/');
-        uri.push_str(resource);
-        Uri::try_from(uri).unwrap_or_else(|_| Uri::from_static("/"))
+        path.push_str(&self.prefix);
+        path.push_str(INVOCATION);
+        path.extend(utf8_percent_encode(request_id, REQUEST_ID_SAFE));
+        path.push('/');
+        path.push_str(resource);
+        path
     }
 
-    fn api_uri(&self, path: &str) -> Uri {
-        // The prefix was validated in `parse` and request ids are percent-encoded, so every
-        // path is valid; fall back to the bare path rather than panic if that ever changes.
-        self.uri(path).unwrap_or_else(|_| Uri::from_static("/"))
-    }
-
-    fn uri(&self, path: &str) -> Result<Uri, http::uri::InvalidUri> {
-        format!("{}{path}", self.prefix).parse()
+    fn path(&self, path: &str) -> String {
+        let mut full = String::with_capacity(self.prefix.len() + path.len());
+        full.push_str(&self.prefix);
+        full.push_str(path);
+        full
     }
 }
 

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, HeaderValue};
 
+use super::wire::AnswerHeaders;
 use crate::config::Config;
 use crate::context::{ClientContext, CognitoIdentity, Context};
 
@@ -39,22 +40,25 @@ pub mod header {
     pub const RESPONSE_MODE: &str = "lambda-runtime-function-response-mode";
 }
 
-/// The `/next` headers read for every invocation, as ready-made names: a lookup by `&str`
-/// would validate and lower-case the name again each time.
-mod name {
+/// The Runtime API's headers as ready-made names: a lookup by `&str` would validate and
+/// lower-case the name again each time.
+pub(crate) mod name {
     use super::header;
     use http::HeaderName;
 
-    pub(super) const REQUEST_ID: HeaderName = HeaderName::from_static(header::REQUEST_ID);
-    pub(super) const DEADLINE_MS: HeaderName = HeaderName::from_static(header::DEADLINE_MS);
-    pub(super) const INVOKED_FUNCTION_ARN: HeaderName =
+    pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static(header::REQUEST_ID);
+    pub(crate) const DEADLINE_MS: HeaderName = HeaderName::from_static(header::DEADLINE_MS);
+    pub(crate) const INVOKED_FUNCTION_ARN: HeaderName =
         HeaderName::from_static(header::INVOKED_FUNCTION_ARN);
-    pub(super) const TRACE_ID: HeaderName = HeaderName::from_static(header::TRACE_ID);
-    pub(super) const CLIENT_CONTEXT: HeaderName = HeaderName::from_static(header::CLIENT_CONTEXT);
-    pub(super) const COGNITO_IDENTITY: HeaderName =
+    pub(crate) const TRACE_ID: HeaderName = HeaderName::from_static(header::TRACE_ID);
+    pub(crate) const CLIENT_CONTEXT: HeaderName = HeaderName::from_static(header::CLIENT_CONTEXT);
+    pub(crate) const COGNITO_IDENTITY: HeaderName =
         HeaderName::from_static(header::COGNITO_IDENTITY);
-    pub(super) const TENANT_ID: HeaderName = HeaderName::from_static(header::TENANT_ID);
-    pub(super) const INVOCATION_ID: HeaderName = HeaderName::from_static(header::INVOCATION_ID);
+    pub(crate) const TENANT_ID: HeaderName = HeaderName::from_static(header::TENANT_ID);
+    pub(crate) const INVOCATION_ID: HeaderName = HeaderName::from_static(header::INVOCATION_ID);
+    pub(crate) const FUNCTION_ERROR_TYPE: HeaderName =
+        HeaderName::from_static(header::FUNCTION_ERROR_TYPE);
+    pub(crate) const RESPONSE_MODE: HeaderName = HeaderName::from_static(header::RESPONSE_MODE);
 }
 
 /// A deadline further than this from now is not a real deadline (cargo-lambda sends the
@@ -66,16 +70,34 @@ const PLAUSIBLE_DEADLINE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 #[error("the Runtime API sent an invocation without a usable Lambda-Runtime-Aws-Request-Id header")]
 pub(crate) struct MissingRequestId;
 
+/// Headers that can be looked up by name: the runtime's own answers, or an `http::HeaderMap`.
+pub(crate) trait HeaderLookup {
+    /// The first value of `name`.
+    fn value(&self, name: &HeaderName) -> Option<&[u8]>;
+}
+
+impl HeaderLookup for HeaderMap {
+    fn value(&self, name: &HeaderName) -> Option<&[u8]> {
+        self.get(name).map(HeaderValue::as_bytes)
+    }
+}
+
+impl HeaderLookup for AnswerHeaders {
+    fn value(&self, name: &HeaderName) -> Option<&[u8]> {
+        self.get(name.as_str())
+    }
+}
+
 /// Reads the context of an invocation from the `/next` headers.
 pub(crate) fn context_from_headers(
-    headers: &HeaderMap,
+    headers: &impl HeaderLookup,
     config: &Arc<Config>,
     now: SystemTime,
 ) -> Result<Context, MissingRequestId> {
-    let text = |name: &http::HeaderName| {
+    let text = |name: &HeaderName| {
         headers
-            .get(name)
-            .and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
+            .value(name)
+            .and_then(|value| std::str::from_utf8(value).ok())
             .map(str::trim)
             .filter(|value| !value.is_empty())
     };

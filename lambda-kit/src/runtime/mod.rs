@@ -13,6 +13,7 @@ mod client;
 pub(crate) mod endpoint;
 pub(crate) mod invocation;
 pub mod streaming;
+pub(crate) mod wire;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -268,9 +269,9 @@ impl<L> Runtime<L> {
             Mode::Lambda(endpoint) => {
                 let mut client = ApiClient::new(endpoint.clone());
                 match client.post_init_error(&error.to_body()).await {
-                    Ok(response) if response.status().is_success() => {}
+                    Ok(response) if response.status.is_success() => {}
                     Ok(response) => tracing::warn!(
-                        status = response.status().as_u16(),
+                        status = response.status.as_u16(),
                         "the Runtime API refused the init error"
                     ),
                     Err(post_error) => tracing::warn!(%post_error, "could not post the init error"),
@@ -389,18 +390,17 @@ where
         let span = invocation_span(&context, cold_start);
         let request_id = context.request_id().to_owned();
         let invocation_id = context.invocation_id().map(str::to_owned);
-        let outcome = Arc::clone(&shared.metrics)
-            .scope(cold_start, invoke(&mut service, &payload, context))
-            .instrument(span.clone())
-            .await;
-        answer(
-            &mut client,
-            &request_id,
-            invocation_id.as_deref(),
-            outcome,
-            &span,
-        )
-        .instrument(span.clone())
+        // Boxed once: the wrappers below would otherwise move the whole handler future
+        // (context included) at each layer.
+        let invocation = Box::pin(invoke(&mut service, &payload, context));
+        let metrics = Arc::clone(&shared.metrics);
+        // One span over the handler and the answer: entered on each poll, so that both log
+        // under the invocation.
+        async {
+            let outcome = metrics.scope(cold_start, invocation).await;
+            answer(&mut client, &request_id, invocation_id.as_deref(), outcome).await
+        }
+        .instrument(span)
         .await?;
     }
 }
@@ -441,17 +441,17 @@ async fn next_invocation(
     let mut backoff = Backoff::default();
     loop {
         let response = client.next().await?;
-        if response.status() == StatusCode::OK {
-            return match context_from_headers(response.headers(), config, SystemTime::now()) {
-                Ok(context) => Ok(Some((context, response.into_body()))),
+        if response.status == StatusCode::OK {
+            return match context_from_headers(&response.headers, config, SystemTime::now()) {
+                Ok(context) => Ok(Some((context, response.body))),
                 Err(missing) => {
                     tracing::error!("{missing}; it cannot be answered, so Lambda will time it out");
                     Ok(None)
                 }
             };
         }
-        let status = response.status();
-        let body = String::from_utf8_lossy(response.body()).into_owned();
+        let status = response.status;
+        let body = String::from_utf8_lossy(&response.body).into_owned();
         let Some(delay) = backoff.next_delay() else {
             return Err(ApiError::NextRefused {
                 status,
@@ -475,17 +475,21 @@ async fn answer(
     request_id: &str,
     invocation_id: Option<&str>,
     outcome: Result<FunctionResponse, Error>,
-    span: &tracing::Span,
 ) -> Result<(), ApiError> {
     let error = match outcome {
         Ok(FunctionResponse::Streamed(streamed)) => {
             return match client
-                .post_streaming(request_id, invocation_id, streamed, span.clone())
+                .post_streaming(
+                    request_id,
+                    invocation_id,
+                    streamed,
+                    tracing::Span::current(),
+                )
                 .await
             {
-                Ok(response) if response.status().is_success() => Ok(()),
+                Ok(response) if response.status.is_success() => Ok(()),
                 Ok(response) => {
-                    log_refusal("streamed response", response.status(), response.body());
+                    log_refusal("streamed response", response.status, &response.body);
                     Ok(())
                 }
                 // Part of the body may have been sent: an error post would be refused now.
@@ -504,11 +508,11 @@ async fn answer(
             let response = client
                 .post_response(request_id, invocation_id, body)
                 .await?;
-            match response.status() {
+            match response.status {
                 status if status.is_success() => return Ok(()),
-                StatusCode::PAYLOAD_TOO_LARGE => response_too_large(size, Some(response.body())),
+                StatusCode::PAYLOAD_TOO_LARGE => response_too_large(size, Some(&response.body)),
                 status => {
-                    log_refusal("response", status, response.body());
+                    log_refusal("response", status, &response.body);
                     return Ok(());
                 }
             }
@@ -519,8 +523,8 @@ async fn answer(
     let response = client
         .post_error(request_id, invocation_id, &error.to_body())
         .await?;
-    if !response.status().is_success() {
-        log_refusal("error", response.status(), response.body());
+    if !response.status.is_success() {
+        log_refusal("error", response.status, &response.body);
     }
     Ok(())
 }

@@ -1,0 +1,786 @@
+//! HTTP/1.1 on one connection to the Runtime API: each request leaves in one write from a
+//! reused buffer, and each answer is parsed with `httparse`, the parser hyper uses.
+//!
+//! The Runtime API is a single local peer that uses a small part of HTTP/1.1: a handful of
+//! requests, one at a time, with no redirects, upgrades or pipelining. A general client
+//! (a dispatcher task, a request channel and a header map per request) cost about half of
+//! the runtime's instructions per invocation; this module does only what the protocol
+//! needs, and still reads every framing an HTTP/1.1 server may choose: `Content-Length`,
+//! chunked (with trailers), or the body running until the connection closes.
+
+use std::io;
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use std::ops::Range;
+
+use http::{HeaderName, HeaderValue, Method, StatusCode};
+use hyper::body::Frame;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The most header lines an answer may have.
+const MAX_HEADERS: usize = 64;
+/// The largest answer head (status line and headers) accepted.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// How much room each read asks for at least.
+const READ_SIZE: usize = 16 * 1024;
+/// The most room reserved at once for a body, so that a lying `Content-Length` cannot make
+/// the process allocate more than it has actually received.
+const MAX_RESERVE: usize = 8 * 1024 * 1024;
+/// Bodies up to this size are copied behind the head so that the request is one write;
+/// larger ones are written on their own rather than copied.
+const COPY_LIMIT: usize = 64 * 1024;
+
+/// An exchange failed; the connection must not be used again.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WireError {
+    /// Reading or writing the socket failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The peer closed the connection before its answer was complete.
+    #[error("the Runtime API closed the connection before its answer was complete")]
+    Closed,
+    /// The answer is not valid HTTP/1.1.
+    #[error("the Runtime API sent an answer that is not valid HTTP/1.1: {0}")]
+    Malformed(String),
+}
+
+/// What a request is, apart from its body.
+pub(crate) struct RequestHead<'a> {
+    /// `GET` or `POST`.
+    pub(crate) method: &'a Method,
+    /// The path, already percent-encoded.
+    pub(crate) path: &'a str,
+    /// The `Host` header.
+    pub(crate) host: &'a str,
+    /// The `User-Agent` header.
+    pub(crate) user_agent: &'a str,
+    /// Any other headers; being `HeaderName`s and `HeaderValue`s, they cannot break the head.
+    pub(crate) headers: &'a [(&'a HeaderName, &'a HeaderValue)],
+}
+
+/// How a request body is delimited.
+enum BodyFraming {
+    Length(usize),
+    Chunked,
+}
+
+/// How an answer's body is delimited (RFC 9112, section 6.3).
+enum AnswerFraming {
+    Empty,
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+/// An answer from the Runtime API.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    /// The status code.
+    pub(crate) status: StatusCode,
+    /// The headers.
+    pub(crate) headers: AnswerHeaders,
+    /// The whole body.
+    pub(crate) body: Bytes,
+}
+
+/// An answer's headers, kept where they arrived: a lookup scans the few there are, which
+/// costs less than building a hashed `HeaderMap` for every answer.
+#[derive(Debug, Default)]
+pub(crate) struct AnswerHeaders {
+    /// The answer's head, which names and values are slices of.
+    head: Bytes,
+    /// Where each header's name and value are in `head`.
+    fields: Vec<(Range<usize>, Range<usize>)>,
+}
+
+impl AnswerHeaders {
+    /// The first value of the header `name` (compared without regard to case).
+    pub(crate) fn get(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|(field, _)| self.head[field.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, value)| &self.head[value.clone()])
+    }
+}
+
+/// One keep-alive connection to the Runtime API, over TCP (or, for the fuzz target, over
+/// bytes in memory).
+pub(crate) struct Connection<S = TcpStream> {
+    stream: S,
+    /// Bytes read and not consumed yet.
+    read: BytesMut,
+    /// The request being written; kept between requests for its capacity.
+    write: Vec<u8>,
+    /// An exchange failed part way, or the peer said it closes: no further request.
+    spent: bool,
+}
+
+impl Connection {
+    /// Connects to `authority` (`host:port`).
+    pub(crate) async fn open(authority: &str) -> io::Result<Self> {
+        let stream = TcpStream::connect(authority).await?;
+        // Every request is one write already; waiting for more to send only adds latency.
+        stream.set_nodelay(true)?;
+        Ok(Connection::over(stream))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    fn over(stream: S) -> Self {
+        Connection {
+            stream,
+            read: BytesMut::with_capacity(READ_SIZE),
+            write: Vec::with_capacity(1024),
+            spent: false,
+        }
+    }
+
+    /// Whether another request may be sent on this connection.
+    pub(crate) fn is_reusable(&self) -> bool {
+        !self.spent
+    }
+
+    /// Sends a request with a whole body and reads the whole answer.
+    pub(crate) async fn exchange(
+        &mut self,
+        head: &RequestHead<'_>,
+        body: &[u8],
+    ) -> Result<Answer, WireError> {
+        self.spent = true;
+        let framing = if body.is_empty() && head.method == Method::GET {
+            None
+        } else {
+            Some(BodyFraming::Length(body.len()))
+        };
+        self.put_head(head, framing);
+        if body.len() <= COPY_LIMIT {
+            self.write.extend_from_slice(body);
+            self.stream.write_all(&self.write).await?;
+        } else {
+            self.stream.write_all(&self.write).await?;
+            self.stream.write_all(body).await?;
+        }
+        self.read_answer().await
+    }
+
+    /// Sends a request whose body is sent in chunks as `frames` yields them, ending with
+    /// the trailers if a frame carries some, then reads the whole answer.
+    pub(crate) async fn exchange_streamed<F, E>(
+        &mut self,
+        head: &RequestHead<'_>,
+        mut frames: F,
+    ) -> Result<Answer, WireError>
+    where
+        F: Stream<Item = Result<Frame<Bytes>, E>> + Unpin,
+    {
+        self.spent = true;
+        self.put_head(head, Some(BodyFraming::Chunked));
+        self.stream.write_all(&self.write).await?;
+        let mut trailers = None;
+        while let Some(Ok(frame)) = frames.next().await {
+            match frame.into_data() {
+                Ok(chunk) => self.write_chunk(&chunk).await?,
+                Err(frame) => {
+                    trailers = frame.into_trailers().ok();
+                    break;
+                }
+            }
+        }
+        self.write.clear();
+        self.write.extend_from_slice(b"0\r\n");
+        for (name, value) in trailers.iter().flat_map(http::HeaderMap::iter) {
+            put_header(&mut self.write, name.as_str().as_bytes(), value.as_bytes());
+        }
+        self.write.extend_from_slice(b"\r\n");
+        self.stream.write_all(&self.write).await?;
+        self.read_answer().await
+    }
+
+    async fn write_chunk(&mut self, chunk: &[u8]) -> io::Result<()> {
+        // An empty chunk would end the body.
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        self.write.clear();
+        put_number(&mut self.write, chunk.len(), 16);
+        self.write.extend_from_slice(b"\r\n");
+        if chunk.len() <= COPY_LIMIT {
+            self.write.extend_from_slice(chunk);
+            self.write.extend_from_slice(b"\r\n");
+            return self.stream.write_all(&self.write).await;
+        }
+        self.stream.write_all(&self.write).await?;
+        self.stream.write_all(chunk).await?;
+        self.stream.write_all(b"\r\n").await
+    }
+
+    fn put_head(&mut self, head: &RequestHead<'_>, framing: Option<BodyFraming>) {
+        let out = &mut self.write;
+        out.clear();
+        out.extend_from_slice(head.method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(head.path.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        put_header(out, b"host", head.host.as_bytes());
+        put_header(out, b"user-agent", head.user_agent.as_bytes());
+        for (name, value) in head.headers {
+            put_header(out, name.as_str().as_bytes(), value.as_bytes());
+        }
+        match framing {
+            Some(BodyFraming::Length(length)) => {
+                out.extend_from_slice(b"content-length: ");
+                put_number(out, length, 10);
+                out.extend_from_slice(b"\r\n");
+            }
+            Some(BodyFraming::Chunked) => put_header(out, b"transfer-encoding", b"chunked"),
+            None => {}
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// Reads one final answer (informational `1xx` answers are skipped).
+    async fn read_answer(&mut self) -> Result<Answer, WireError> {
+        loop {
+            let head = loop {
+                if let Some(head) = parse_head(&mut self.read)? {
+                    break head;
+                }
+                if self.read.len() > MAX_HEAD_BYTES {
+                    return Err(malformed("the answer's head is over 64 KiB"));
+                }
+                self.fill_or_closed(READ_SIZE).await?;
+            };
+            if head.status.is_informational() {
+                continue;
+            }
+            let framing = head.framing;
+            let body = match framing {
+                AnswerFraming::Empty => Bytes::new(),
+                AnswerFraming::Length(length) => self.read_exact(length).await?,
+                AnswerFraming::Chunked => self.read_chunked().await?,
+                AnswerFraming::UntilClose => self.read_until_close().await?,
+            };
+            self.spent = !head.keep_alive || matches!(framing, AnswerFraming::UntilClose);
+            return Ok(Answer {
+                status: head.status,
+                headers: head.headers,
+                body,
+            });
+        }
+    }
+
+    async fn read_exact(&mut self, length: usize) -> Result<Bytes, WireError> {
+        while self.read.len() < length {
+            let wanted = (length - self.read.len()).min(MAX_RESERVE);
+            self.fill_or_closed(wanted).await?;
+        }
+        Ok(self.read.split_to(length).freeze())
+    }
+
+    async fn read_chunked(&mut self) -> Result<Bytes, WireError> {
+        let mut body = BytesMut::new();
+        loop {
+            let (line, size) = loop {
+                match httparse::parse_chunk_size(&self.read) {
+                    Ok(httparse::Status::Complete(found)) => break found,
+                    Ok(httparse::Status::Partial) if self.read.len() > MAX_HEAD_BYTES => {
+                        return Err(malformed("a chunk-size line is over 64 KiB"));
+                    }
+                    Ok(httparse::Status::Partial) => self.fill_or_closed(READ_SIZE).await?,
+                    Err(_) => return Err(malformed("a chunk size is not hexadecimal")),
+                }
+            };
+            self.read.advance(line);
+            if size == 0 {
+                self.skip_trailers().await?;
+                return Ok(body.freeze());
+            }
+            let size = usize::try_from(size).map_err(|_| malformed("a chunk is too large"))?;
+            let data = self.read_exact(size).await?;
+            let end = self.read_exact(2).await?;
+            if end.as_ref() != b"\r\n" {
+                return Err(malformed("a chunk does not end with CRLF"));
+            }
+            body.extend_from_slice(&data);
+        }
+    }
+
+    async fn skip_trailers(&mut self) -> Result<(), WireError> {
+        loop {
+            let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            match httparse::parse_headers(&self.read, &mut slots) {
+                Ok(httparse::Status::Complete((length, _))) => {
+                    self.read.advance(length);
+                    return Ok(());
+                }
+                Ok(httparse::Status::Partial) if self.read.len() > MAX_HEAD_BYTES => {
+                    return Err(malformed("the trailers are over 64 KiB"));
+                }
+                Ok(httparse::Status::Partial) => self.fill_or_closed(READ_SIZE).await?,
+                Err(error) => return Err(malformed(&format!("bad trailers: {error}"))),
+            }
+        }
+    }
+
+    async fn read_until_close(&mut self) -> Result<Bytes, WireError> {
+        while self.fill(READ_SIZE).await? > 0 {}
+        Ok(self.read.split().freeze())
+    }
+
+    /// Reads at least one more byte, with room for `wanted`; the end of the stream is an
+    /// error here, because the answer is not complete yet.
+    async fn fill_or_closed(&mut self, wanted: usize) -> Result<(), WireError> {
+        match self.fill(wanted).await? {
+            0 => Err(WireError::Closed),
+            _ => Ok(()),
+        }
+    }
+
+    async fn fill(&mut self, wanted: usize) -> io::Result<usize> {
+        self.read.reserve(wanted.max(READ_SIZE));
+        self.stream.read_buf(&mut self.read).await
+    }
+}
+
+/// Reads `bytes` as the answer to a `GET /next`, the way the runtime reads answers: the
+/// fuzz target's way in.
+pub(crate) fn answer_from_bytes(bytes: &[u8]) -> Result<Answer, WireError> {
+    use futures_util::FutureExt as _;
+    let mut connection = Connection::over(InMemory {
+        input: bytes,
+        output: Vec::new(),
+    });
+    let head = RequestHead {
+        method: &Method::GET,
+        path: "/next",
+        host: "localhost",
+        user_agent: "fuzz",
+        headers: &[],
+    };
+    // Reads and writes in memory are always ready, so one poll runs the exchange to its end.
+    connection
+        .exchange(&head, b"")
+        .now_or_never()
+        .unwrap_or(Err(WireError::Closed))
+}
+
+/// A stream that reads from a slice and writes to a vector.
+struct InMemory<'a> {
+    input: &'a [u8],
+    output: Vec<u8>,
+}
+
+impl AsyncRead for InMemory<'_> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.input).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for InMemory<'_> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut self.output).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.output).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut self.output).poll_shutdown(cx)
+    }
+}
+
+/// A parsed answer head.
+struct AnswerHead {
+    status: StatusCode,
+    headers: AnswerHeaders,
+    framing: AnswerFraming,
+    keep_alive: bool,
+}
+
+/// What the headers that frame the body said, read while the head is parsed.
+#[derive(Default)]
+struct FramingHeaders {
+    content_length: Option<usize>,
+    /// Whether there was a `Transfer-Encoding`, and whether its last coding is `chunked`.
+    transfer_encoding: Option<bool>,
+    close: bool,
+    keep_alive: bool,
+}
+
+impl FramingHeaders {
+    fn read(&mut self, name: &str, value: &[u8]) -> Result<(), WireError> {
+        let text = || std::str::from_utf8(value).unwrap_or_default();
+        if name.eq_ignore_ascii_case("content-length") {
+            let length = parse_length(text())?;
+            if self.content_length.is_some_and(|earlier| earlier != length) {
+                return Err(malformed("the Content-Length headers disagree"));
+            }
+            self.content_length = Some(length);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            let last = text().rsplit(',').next().unwrap_or_default();
+            self.transfer_encoding = Some(last.trim().eq_ignore_ascii_case("chunked"));
+        } else if name.eq_ignore_ascii_case("connection") {
+            for option in text().split(',').map(str::trim) {
+                self.close |= option.eq_ignore_ascii_case("close");
+                self.keep_alive |= option.eq_ignore_ascii_case("keep-alive");
+            }
+        }
+        Ok(())
+    }
+
+    /// How the body is delimited (RFC 9112, section 6.3).
+    fn framing(&self, status: StatusCode) -> AnswerFraming {
+        if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+            return AnswerFraming::Empty;
+        }
+        match (self.transfer_encoding, self.content_length) {
+            (Some(true), _) => AnswerFraming::Chunked,
+            (Some(false), _) | (None, None) => AnswerFraming::UntilClose,
+            (None, Some(length)) => AnswerFraming::Length(length),
+        }
+    }
+}
+
+/// Parses and consumes an answer head from the front of `buffer`, if it is all there.
+fn parse_head(buffer: &mut BytesMut) -> Result<Option<AnswerHead>, WireError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut slots);
+    let length = match parsed.parse(buffer) {
+        Ok(httparse::Status::Complete(length)) => length,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(error) => return Err(malformed(&error.to_string())),
+    };
+    let status = parsed
+        .code
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .ok_or_else(|| malformed("the status code is not valid"))?;
+    let mut framing = FramingHeaders::default();
+    // Where each name and value is within the head, so that they can stay in the head's
+    // memory once it is frozen, instead of each being copied.
+    let start = buffer.as_ptr() as usize;
+    let range = |part: &[u8]| {
+        let offset = part.as_ptr() as usize - start;
+        offset..offset + part.len()
+    };
+    let mut fields = Vec::with_capacity(parsed.headers.len());
+    for header in parsed.headers.iter() {
+        framing.read(header.name, header.value)?;
+        fields.push((range(header.name.as_bytes()), range(header.value)));
+    }
+    let keep_alive = !framing.close && (framing.keep_alive || parsed.version == Some(1));
+    let head = buffer.split_to(length).freeze();
+    Ok(Some(AnswerHead {
+        status,
+        headers: AnswerHeaders { head, fields },
+        framing: framing.framing(status),
+        keep_alive,
+    }))
+}
+
+fn parse_length(text: &str) -> Result<usize, WireError> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(malformed("the Content-Length is not a number"));
+    }
+    text.parse()
+        .map_err(|_| malformed("the Content-Length is too large"))
+}
+
+fn malformed(what: &str) -> WireError {
+    WireError::Malformed(what.to_owned())
+}
+
+fn put_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes `value` in `radix` (10 or 16) without going through `fmt`.
+fn put_number(out: &mut Vec<u8>, mut value: usize, radix: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 32];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = DIGITS[value % radix];
+        value /= radix;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each test runs a real TCP server on 127.0.0.1 that answers with exact bytes, and
+    //! records exactly what the client wrote.
+
+    use super::*;
+    use tokio::net::TcpListener;
+    use tokio::task::JoinHandle;
+
+    const HOST: &str = "127.0.0.1:9001";
+
+    fn get(path: &str) -> RequestHead<'_> {
+        RequestHead {
+            method: &Method::GET,
+            path,
+            host: HOST,
+            user_agent: "lambda-kit/test",
+            headers: &[],
+        }
+    }
+
+    /// A server that reads one request per answer, sends the answer, and finally closes;
+    /// it returns every byte it read.
+    async fn server(answers: Vec<&'static [u8]>) -> (String, JoinHandle<Vec<u8>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        let task = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut seen = Vec::new();
+            for answer in answers {
+                let start = seen.len();
+                while !request_complete(&seen[start..]) {
+                    let mut buffer = [0u8; 4096];
+                    let read = stream.read(&mut buffer).await.expect("read");
+                    assert!(read > 0, "the client closed mid-request");
+                    seen.extend_from_slice(&buffer[..read]);
+                }
+                stream.write_all(answer).await.expect("write");
+            }
+            seen
+        });
+        (address, task)
+    }
+
+    /// Whether `bytes` hold a whole request: a head, then its `content-length` body or a
+    /// chunked body up to its (possibly trailered) end.
+    fn request_complete(bytes: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(bytes);
+        let Some(head_end) = text.find("\r\n\r\n") else {
+            return false;
+        };
+        let head = text[..head_end].to_ascii_lowercase();
+        let body = &text[head_end + 4..];
+        if head.contains("transfer-encoding: chunked") {
+            return (body.starts_with("0\r\n") || body.contains("\r\n0\r\n"))
+                && body.ends_with("\r\n\r\n");
+        }
+        let length = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length: "))
+            .map_or(0, |value| value.trim().parse().expect("length"));
+        body.len() >= length
+    }
+
+    async fn exchange_with(answer: &'static [u8]) -> (Result<Answer, WireError>, Connection) {
+        let (address, _server) = server(vec![answer]).await;
+        let mut connection = Connection::open(&address).await.expect("connect");
+        let outcome = connection.exchange(&get("/next"), b"").await;
+        (outcome, connection)
+    }
+
+    #[tokio::test]
+    async fn a_request_is_written_as_one_head_and_the_connection_is_kept() {
+        let (address, server) = server(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nLambda-Runtime-Aws-Request-Id: r1\r\n\r\nhello",
+            b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}",
+        ])
+        .await;
+        let mut connection = Connection::open(&address).await.expect("connect");
+        let first = connection
+            .exchange(&get("/next"), b"")
+            .await
+            .expect("first");
+        assert_eq!(first.status, StatusCode::OK);
+        assert_eq!(first.body.as_ref(), b"hello");
+        assert_eq!(
+            first.headers.get("lambda-runtime-aws-request-id"),
+            Some(&b"r1"[..])
+        );
+        assert!(connection.is_reusable());
+        let json = HeaderValue::from_static("application/json");
+        let post = RequestHead {
+            method: &Method::POST,
+            path: "/r1/response",
+            headers: &[(&http::header::CONTENT_TYPE, &json)],
+            ..get("")
+        };
+        let second = connection
+            .exchange(&post, b"{\"a\":1}")
+            .await
+            .expect("second");
+        assert_eq!(second.status, StatusCode::ACCEPTED);
+        assert_eq!(second.body.as_ref(), b"{}");
+        drop(connection);
+        let seen = String::from_utf8(server.await.expect("server")).expect("text");
+        assert_eq!(
+            seen,
+            "GET /next HTTP/1.1\r\nhost: 127.0.0.1:9001\r\nuser-agent: lambda-kit/test\r\n\r\n\
+             POST /r1/response HTTP/1.1\r\nhost: 127.0.0.1:9001\r\nuser-agent: lambda-kit/test\r\n\
+             content-type: application/json\r\ncontent-length: 7\r\n\r\n{\"a\":1}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_chunked_answer_is_joined_and_its_trailers_skipped() {
+        let (outcome, connection) = exchange_with(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+              3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nX-Trailer: t\r\n\r\n",
+        )
+        .await;
+        assert_eq!(outcome.expect("answer").body.as_ref(), b"abcdefg");
+        assert!(connection.is_reusable());
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_a_length_runs_until_the_connection_closes() {
+        let (outcome, connection) = exchange_with(b"HTTP/1.1 200 OK\r\n\r\nuntil the end").await;
+        assert_eq!(outcome.expect("answer").body.as_ref(), b"until the end");
+        assert!(!connection.is_reusable());
+    }
+
+    #[tokio::test]
+    async fn connection_close_and_http_1_0_end_the_connection() {
+        let (outcome, connection) =
+            exchange_with(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        assert!(outcome.is_ok());
+        assert!(!connection.is_reusable());
+        let (outcome, connection) =
+            exchange_with(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n").await;
+        assert!(outcome.is_ok());
+        assert!(!connection.is_reusable());
+    }
+
+    #[tokio::test]
+    async fn informational_answers_are_skipped_and_204_has_no_body() {
+        let (outcome, connection) =
+            exchange_with(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n").await;
+        let answer = outcome.expect("answer");
+        assert_eq!(answer.status, StatusCode::NO_CONTENT);
+        assert!(answer.body.is_empty());
+        assert!(connection.is_reusable());
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_short_is_a_closed_error() {
+        let (outcome, connection) =
+            exchange_with(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort").await;
+        assert!(matches!(outcome, Err(WireError::Closed)), "{outcome:?}");
+        assert!(!connection.is_reusable());
+        let (outcome, _) =
+            exchange_with(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab").await;
+        assert!(matches!(outcome, Err(WireError::Closed)), "{outcome:?}");
+        let (outcome, _) = exchange_with(b"HTTP/1.1 200 OK\r\nContent-").await;
+        assert!(matches!(outcome, Err(WireError::Closed)), "{outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn malformed_answers_are_typed_errors() {
+        let cases: [&'static [u8]; 6] = [
+            b"SMTP ready\r\n\r\n",
+            b"HTTP/1.1 2000 Huge\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc",
+            b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX0\r\n\r\n",
+        ];
+        for case in cases {
+            let (outcome, connection) = exchange_with(case).await;
+            assert!(
+                matches!(outcome, Err(WireError::Malformed(_))),
+                "{:?}: {outcome:?}",
+                String::from_utf8_lossy(case)
+            );
+            assert!(!connection.is_reusable());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_head_over_64_kib_is_refused() {
+        // One header line that never ends: the head stays incomplete however much arrives.
+        let mut answer = b"HTTP/1.1 200 OK\r\nX-Padding: ".to_vec();
+        answer.resize(MAX_HEAD_BYTES + 4096, b'a');
+        let (outcome, _) = exchange_with(answer.leak()).await;
+        assert!(
+            matches!(outcome, Err(WireError::Malformed(_))),
+            "{outcome:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_streamed_body_goes_out_as_chunks_then_trailers() {
+        let (address, server) =
+            server(vec![b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"]).await;
+        let mut connection = Connection::open(&address).await.expect("connect");
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("x-error", HeaderValue::from_static("boom"));
+        let frames = futures_util::stream::iter([
+            Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from_static(b"hello"))),
+            Ok(Frame::data(Bytes::new())),
+            Ok(Frame::data(Bytes::from(vec![b'x'; 26]))),
+            Ok(Frame::trailers(trailers)),
+        ]);
+        let answer = connection
+            .exchange_streamed(
+                &RequestHead {
+                    method: &Method::POST,
+                    ..get("/s")
+                },
+                frames,
+            )
+            .await
+            .expect("answer");
+        assert_eq!(answer.status, StatusCode::ACCEPTED);
+        drop(connection);
+        let seen = String::from_utf8(server.await.expect("server")).expect("text");
+        let body = seen.split_once("\r\n\r\n").expect("head").1;
+        assert!(
+            seen.contains("\r\ntransfer-encoding: chunked\r\n"),
+            "{seen}"
+        );
+        assert_eq!(
+            body,
+            format!(
+                "5\r\nhello\r\n1a\r\n{}\r\n0\r\nx-error: boom\r\n\r\n",
+                "x".repeat(26)
+            )
+        );
+    }
+
+    #[test]
+    fn numbers_are_written_in_their_radix() {
+        for (value, radix, text) in [
+            (0, 10, "0"),
+            (1234, 10, "1234"),
+            (255, 16, "ff"),
+            (4096, 16, "1000"),
+        ] {
+            let mut out = Vec::new();
+            put_number(&mut out, value, radix);
+            assert_eq!(out, text.as_bytes());
+        }
+    }
+}
