@@ -56,6 +56,26 @@ pub(crate) fn print(
             rate / official,
         );
     }
+    print_round_ratios(contenders, results);
+}
+
+/// Each contender's ratio to the floor within each round (the floor ran just before it),
+/// which drifts less with the machine's load than rates measured minutes apart.
+fn print_round_ratios(contenders: &[Contender], results: &[Vec<Measurement>]) {
+    println!();
+    println!("x floor within each round: min / median / max");
+    println!();
+    for (contender, runs) in contenders.iter().zip(results).skip(1) {
+        let ratios: Vec<f64> = runs
+            .iter()
+            .zip(&results[0])
+            .map(|(run, floor)| run.throughput() / floor.throughput())
+            .collect();
+        let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = ratios.iter().copied().fold(0.0, f64::max);
+        let middle = median(ratios);
+        println!("- {}: {low:.2} / {middle:.2} / {high:.2}", contender.name);
+    }
 }
 
 /// The instructions table: per invocation, with ratios to the floor and the official

@@ -379,12 +379,13 @@ where
     E: DeserializeOwned,
     R: IntoFunctionResponse,
 {
+    let mut trace_env = TraceEnv::from_env();
     loop {
         let Some((context, payload)) = next_invocation(&mut client, &shared.config).await? else {
             continue;
         };
         if shared.sets_trace_env {
-            set_trace_env(context.xray_trace_id());
+            trace_env.follow(context.xray_trace_id());
         }
         let cold_start = !shared.warm.swap(true, Ordering::Relaxed);
         let span = invocation_span(&context, cold_start);
@@ -563,16 +564,39 @@ fn log_refusal(what: &str, status: StatusCode, body: &[u8]) {
     );
 }
 
-/// Sets `_X_AMZN_TRACE_ID`, as Lambda asks custom runtimes to do, for SDKs that read it.
-fn set_trace_env(trace_id: Option<&str>) {
+/// `_X_AMZN_TRACE_ID`, which Lambda asks custom runtimes to set for SDKs that read it.
+struct TraceEnv {
+    /// Whether the variable is set, so that an invocation without a trace does not pay for
+    /// removing a variable that is not there.
+    set: bool,
+}
+
+impl TraceEnv {
     const NAME: &str = "_X_AMZN_TRACE_ID";
-    // SAFETY: the loop is sequential: this runs between invocations, when no handler code
-    // of ours runs. Lambda's contract for single-concurrency runtimes requires the variable
-    // and every official runtime sets it the same way.
-    unsafe {
-        match trace_id {
-            Some(value) if !value.contains('\0') => std::env::set_var(NAME, value),
-            _ => std::env::remove_var(NAME),
+
+    fn from_env() -> Self {
+        TraceEnv {
+            set: std::env::var_os(Self::NAME).is_some(),
+        }
+    }
+
+    /// Sets the variable to this invocation's trace header, or removes it.
+    fn follow(&mut self, trace_id: Option<&str>) {
+        // SAFETY: the loop is sequential: this runs between invocations, when no handler
+        // code of ours runs. Lambda's contract for single-concurrency runtimes requires the
+        // variable and every official runtime sets it the same way.
+        unsafe {
+            match trace_id {
+                Some(value) if !value.contains('\0') => {
+                    std::env::set_var(Self::NAME, value);
+                    self.set = true;
+                }
+                _ if self.set => {
+                    std::env::remove_var(Self::NAME);
+                    self.set = false;
+                }
+                _ => {}
+            }
         }
     }
 }
