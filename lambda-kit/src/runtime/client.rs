@@ -22,9 +22,6 @@ static DECLARED_TRAILERS: HeaderValue = HeaderValue::from_static(
     "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
 );
 
-/// `User-Agent`: Lambda reads its first token as the runtime's name and release.
-const USER_AGENT_VALUE: &str = concat!("lambda-kit/", env!("CARGO_PKG_VERSION"));
-
 static JSON: HeaderValue = HeaderValue::from_static("application/json");
 static STREAMING: HeaderValue = HeaderValue::from_static("streaming");
 // Statics, not the crates' constants, so that requests can borrow them for as long as needed.
@@ -182,8 +179,6 @@ impl ApiClient {
         let head = RequestHead {
             method: &Method::POST,
             path: &path,
-            host: self.endpoint.authority(),
-            user_agent: USER_AGENT_VALUE,
             headers: &headers,
         };
         let connection = match connection_to(&mut self.connection, &self.endpoint).await {
@@ -289,8 +284,6 @@ impl ApiClient {
         let head = RequestHead {
             method: &request.method,
             path: &request.path,
-            host: self.endpoint.authority(),
-            user_agent: USER_AGENT_VALUE,
             headers: &headers[..count],
         };
         let connection = connection_to(&mut self.connection, &self.endpoint).await?;

@@ -9,11 +9,10 @@
 //! chunked (with trailers), or the body running until the connection closes.
 
 use std::io;
+use std::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
-use std::ops::Range;
-
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 use hyper::body::Frame;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -46,16 +45,16 @@ pub(crate) enum WireError {
     Malformed(String),
 }
 
-/// What a request is, apart from its body.
+/// `User-Agent`: Lambda reads its first token as the runtime's name and release.
+const USER_AGENT: &str = concat!("lambda-kit/", env!("CARGO_PKG_VERSION"));
+
+/// What a request is, apart from its body, `Host` and `User-Agent` (the connection adds
+/// those).
 pub(crate) struct RequestHead<'a> {
     /// `GET` or `POST`.
     pub(crate) method: &'a Method,
     /// The path, already percent-encoded.
     pub(crate) path: &'a str,
-    /// The `Host` header.
-    pub(crate) host: &'a str,
-    /// The `User-Agent` header.
-    pub(crate) user_agent: &'a str,
     /// Any other headers; being `HeaderName`s and `HeaderValue`s, they cannot break the head.
     pub(crate) headers: &'a [(&'a HeaderName, &'a HeaderValue)],
 }
@@ -109,6 +108,8 @@ impl AnswerHeaders {
 /// bytes in memory).
 pub(crate) struct Connection<S = TcpStream> {
     stream: S,
+    /// The `Host` header: the `host:port` connected to.
+    host: String,
     /// Bytes read and not consumed yet.
     read: BytesMut,
     /// The request being written; kept between requests for its capacity.
@@ -123,14 +124,15 @@ impl Connection {
         let stream = TcpStream::connect(authority).await?;
         // Every request is one write already; waiting for more to send only adds latency.
         stream.set_nodelay(true)?;
-        Ok(Connection::over(stream))
+        Ok(Connection::over(stream, authority))
     }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
-    fn over(stream: S) -> Self {
+    fn over(stream: S, host: &str) -> Self {
         Connection {
             stream,
+            host: host.to_owned(),
             read: BytesMut::with_capacity(READ_SIZE),
             write: Vec::with_capacity(1024),
             spent: false,
@@ -223,8 +225,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         out.push(b' ');
         out.extend_from_slice(head.path.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
-        put_header(out, b"host", head.host.as_bytes());
-        put_header(out, b"user-agent", head.user_agent.as_bytes());
+        put_header(out, b"host", self.host.as_bytes());
+        put_header(out, b"user-agent", USER_AGENT.as_bytes());
         for (name, value) in head.headers {
             put_header(out, name.as_str().as_bytes(), value.as_bytes());
         }
@@ -348,15 +350,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 /// fuzz target's way in.
 pub(crate) fn answer_from_bytes(bytes: &[u8]) -> Result<Answer, WireError> {
     use futures_util::FutureExt as _;
-    let mut connection = Connection::over(InMemory {
-        input: bytes,
-        output: Vec::new(),
-    });
+    let mut connection = Connection::over(
+        InMemory {
+            input: bytes,
+            output: Vec::new(),
+        },
+        "localhost",
+    );
     let head = RequestHead {
         method: &Method::GET,
         path: "/next",
-        host: "localhost",
-        user_agent: "fuzz",
         headers: &[],
     };
     // Reads and writes in memory are always ready, so one poll runs the exchange to its end.
@@ -539,14 +542,10 @@ mod tests {
     use tokio::net::TcpListener;
     use tokio::task::JoinHandle;
 
-    const HOST: &str = "127.0.0.1:9001";
-
     fn get(path: &str) -> RequestHead<'_> {
         RequestHead {
             method: &Method::GET,
             path,
-            host: HOST,
-            user_agent: "lambda-kit/test",
             headers: &[],
         }
     }
@@ -625,7 +624,6 @@ mod tests {
             method: &Method::POST,
             path: "/r1/response",
             headers: &[(&http::header::CONTENT_TYPE, &json)],
-            ..get("")
         };
         let second = connection
             .exchange(&post, b"{\"a\":1}")
@@ -635,11 +633,14 @@ mod tests {
         assert_eq!(second.body.as_ref(), b"{}");
         drop(connection);
         let seen = String::from_utf8(server.await.expect("server")).expect("text");
+        let common = format!("host: {address}\r\nuser-agent: {USER_AGENT}\r\n");
         assert_eq!(
             seen,
-            "GET /next HTTP/1.1\r\nhost: 127.0.0.1:9001\r\nuser-agent: lambda-kit/test\r\n\r\n\
-             POST /r1/response HTTP/1.1\r\nhost: 127.0.0.1:9001\r\nuser-agent: lambda-kit/test\r\n\
-             content-type: application/json\r\ncontent-length: 7\r\n\r\n{\"a\":1}"
+            format!(
+                "GET /next HTTP/1.1\r\n{common}\r\n\
+                 POST /r1/response HTTP/1.1\r\n{common}\
+                 content-type: application/json\r\ncontent-length: 7\r\n\r\n{{\"a\":1}}"
+            )
         );
     }
 
