@@ -34,16 +34,24 @@ where
 
 /// Decodes the payload, naming the path of the first field that did not fit.
 pub(crate) fn decode_event<E: DeserializeOwned>(payload: &[u8]) -> Result<E, Error> {
+    // Tracking the path costs an allocation per field, so only a payload that failed pays
+    // for it, by being decoded a second time.
+    match serde_json::from_slice(payload) {
+        Ok(event) => Ok(event),
+        Err(_) => Err(decode_error::<E>(payload)),
+    }
+}
+
+/// Why `payload` is not an `E`, with the path of the first field that did not fit.
+#[cold]
+fn decode_error<E: DeserializeOwned>(payload: &[u8]) -> Error {
     let mut deserializer = serde_json::Deserializer::from_slice(payload);
-    match serde_path_to_error::deserialize(&mut deserializer) {
-        Ok(event) => match deserializer.end() {
-            Ok(()) => Ok(event),
-            Err(error) => Err(unmarshal_error::<E>(".", &error)),
+    match serde_path_to_error::deserialize::<_, E>(&mut deserializer) {
+        Ok(_) => match deserializer.end() {
+            Ok(()) => Error::new(error_type::UNMARSHAL, "the event could not be decoded"),
+            Err(error) => unmarshal_error::<E>(".", &error),
         },
-        Err(error) => Err(unmarshal_error::<E>(
-            &error.path().to_string(),
-            error.inner(),
-        )),
+        Err(error) => unmarshal_error::<E>(&error.path().to_string(), error.inner()),
     }
 }
 

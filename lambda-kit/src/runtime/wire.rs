@@ -22,8 +22,12 @@ use tokio::net::TcpStream;
 const MAX_HEADERS: usize = 64;
 /// The largest answer head (status line and headers) accepted.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// How much room each read asks for at least.
+/// How much room the buffer grows by at least.
 const READ_SIZE: usize = 16 * 1024;
+/// The free room below which the buffer grows before reading a head, a chunk-size line or
+/// trailers. Small next to `READ_SIZE`, so that the buffer grows (and, while an earlier
+/// answer's body still shares it, reallocates) once every few dozen answers, not for each.
+const MIN_ROOM: usize = 2 * 1024;
 /// The most room reserved at once for a body, so that a lying `Content-Length` cannot make
 /// the process allocate more than it has actually received.
 const MAX_RESERVE: usize = 8 * 1024 * 1024;
@@ -252,7 +256,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 if self.read.len() > MAX_HEAD_BYTES {
                     return Err(malformed("the answer's head is over 64 KiB"));
                 }
-                self.fill_or_closed(READ_SIZE).await?;
+                self.fill_or_closed(MIN_ROOM).await?;
             };
             if head.status.is_informational() {
                 continue;
@@ -290,7 +294,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     Ok(httparse::Status::Partial) if self.read.len() > MAX_HEAD_BYTES => {
                         return Err(malformed("a chunk-size line is over 64 KiB"));
                     }
-                    Ok(httparse::Status::Partial) => self.fill_or_closed(READ_SIZE).await?,
+                    Ok(httparse::Status::Partial) => self.fill_or_closed(MIN_ROOM).await?,
                     Err(_) => return Err(malformed("a chunk size is not hexadecimal")),
                 }
             };
@@ -320,19 +324,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 Ok(httparse::Status::Partial) if self.read.len() > MAX_HEAD_BYTES => {
                     return Err(malformed("the trailers are over 64 KiB"));
                 }
-                Ok(httparse::Status::Partial) => self.fill_or_closed(READ_SIZE).await?,
+                Ok(httparse::Status::Partial) => self.fill_or_closed(MIN_ROOM).await?,
                 Err(error) => return Err(malformed(&format!("bad trailers: {error}"))),
             }
         }
     }
 
     async fn read_until_close(&mut self) -> Result<Bytes, WireError> {
-        while self.fill(READ_SIZE).await? > 0 {}
+        while self.fill(MIN_ROOM).await? > 0 {}
         Ok(self.read.split().freeze())
     }
 
-    /// Reads at least one more byte, with room for `wanted`; the end of the stream is an
-    /// error here, because the answer is not complete yet.
+    /// Reads at least one more byte (see `fill`); the end of the stream is an error here,
+    /// because the answer is not complete yet.
     async fn fill_or_closed(&mut self, wanted: usize) -> Result<(), WireError> {
         match self.fill(wanted).await? {
             0 => Err(WireError::Closed),
@@ -340,8 +344,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
+    /// Reads what has arrived, first growing the buffer if less than `wanted` is free.
     async fn fill(&mut self, wanted: usize) -> io::Result<usize> {
-        self.read.reserve(wanted.max(READ_SIZE));
+        if self.read.capacity() - self.read.len() < wanted {
+            self.read.reserve(wanted.max(READ_SIZE));
+        }
         self.stream.read_buf(&mut self.read).await
     }
 }
