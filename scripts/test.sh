@@ -22,6 +22,12 @@ export PATH
 # shellcheck source=scripts/test-servers.sh
 source ./scripts/test-servers.sh
 
+# A one-off build on a fresh machine: incremental caches and full debug info only cost disk
+# (tens of GB across clippy, tests and examples) and link time. Line tables keep panics'
+# backtraces readable.
+export CARGO_INCREMENTAL=0
+export CARGO_PROFILE_DEV_DEBUG=line-tables-only
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features

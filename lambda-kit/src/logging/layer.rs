@@ -123,7 +123,11 @@ where
 {
     fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = Fields::default();
+        let mut fields = Fields {
+            message: None,
+            // Room for every field the span declares, so recording never regrows the list.
+            entries: Vec::with_capacity(attributes.metadata().fields().len()),
+        };
         attributes.record(&mut Typed(&mut fields));
         let mut extensions = span.extensions_mut();
         extensions.insert(fields);
