@@ -4,7 +4,9 @@
 //! Each contender runs under `valgrind --tool=callgrind` twice, serving N and then 2N
 //! invocations from the in-process Runtime API (which valgrind does not see). The
 //! difference of the two totals, divided by N, is the cost of one invocation, with process
-//! start and init taken out.
+//! start and init taken out. A third run serves none: the process is stopped at its first
+//! poll, so its total is start-up (process start and init, as Lambda's Init phase counts
+//! it, plus the exit).
 
 use std::path::Path;
 use tokio::process::Command;
@@ -12,16 +14,30 @@ use tokio::process::Command;
 use crate::measure::Contender;
 use crate::server;
 
-/// Instructions one invocation costs `contender`, measured with `invocations` and twice as
-/// many.
-pub(crate) async fn per_invocation(
+/// What one contender's process executed, split into what each invocation costs and what
+/// the process costs once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counts {
+    /// Instructions per invocation.
+    pub(crate) per_invocation: f64,
+    /// Instructions from process start to the first poll, plus the exit.
+    pub(crate) start_up: f64,
+}
+
+/// Counts `contender`'s instructions, measured with no invocations, `invocations` and twice
+/// as many.
+pub(crate) async fn count(
     contender: &Contender,
     invocations: usize,
     scratch: &Path,
-) -> Result<f64, Box<dyn std::error::Error>> {
+) -> Result<Counts, Box<dyn std::error::Error>> {
+    let start_up = total(contender, 0, &scratch.join("none.out")).await?;
     let single = total(contender, invocations, &scratch.join("single.out")).await?;
     let double = total(contender, 2 * invocations, &scratch.join("double.out")).await?;
-    Ok(double.saturating_sub(single) as f64 / invocations as f64)
+    Ok(Counts {
+        per_invocation: double.saturating_sub(single) as f64 / invocations as f64,
+        start_up: start_up as f64,
+    })
 }
 
 /// Instructions the contender's process executed while serving `invocations`.

@@ -96,7 +96,7 @@ fn contenders(examples: &std::path::Path) -> [Contender; 4] {
     ]
 }
 
-/// Counts instructions per invocation of each contender under callgrind.
+/// Counts instructions per invocation, and for start-up, of each contender under callgrind.
 fn run_instructions(
     runtime: &tokio::runtime::Runtime,
     contenders: &[Contender],
@@ -106,12 +106,11 @@ fn run_instructions(
     std::fs::create_dir_all(&scratch)?;
     let mut counts = Vec::new();
     for contender in contenders {
-        let count = runtime.block_on(instructions::per_invocation(
-            contender,
-            invocations,
-            &scratch,
-        ))?;
-        eprintln!("{}: {count:.0} instructions per invocation", contender.name);
+        let count = runtime.block_on(instructions::count(contender, invocations, &scratch))?;
+        eprintln!(
+            "{}: {:.0} instructions per invocation, {:.0} for start-up",
+            contender.name, count.per_invocation, count.start_up
+        );
         counts.push(count);
     }
     let _ = std::fs::remove_dir_all(&scratch);

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::instructions::Counts;
 use crate::measure::{Contender, Measurement};
 
 fn median<T: Copy + PartialOrd>(mut values: Vec<T>) -> T {
@@ -28,14 +29,19 @@ pub(crate) fn print(
     println!("e2e: {invocations} invocations per run, {rounds} alternating rounds, medians");
     println!();
     println!(
-        "| contender | invocations/s | x floor | x official | p50 µs | p99 µs | init ms | peak RSS MiB | binary KiB |"
+        "| contender | invocations/s | x floor | x official | p50 µs | p99 µs | CPU µs per invocation | init ms | peak RSS MiB | binary KiB |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for ((contender, runs), rate) in contenders.iter().zip(results).zip(&throughput) {
         let p50 = median(runs.iter().map(|run| micros(run.percentile(0.5))).collect());
         let p99 = median(
             runs.iter()
                 .map(|run| micros(run.percentile(0.99)))
+                .collect(),
+        );
+        let cpu = median(
+            runs.iter()
+                .map(|run| micros(run.cpu_per_invocation()))
                 .collect(),
         );
         let init = median(
@@ -50,7 +56,7 @@ pub(crate) fn print(
         );
         let size = runs[0].binary_bytes as f64 / 1024.0;
         println!(
-            "| {} | {rate:.0} | {:.2} | {:.2} | {p50:.0} | {p99:.0} | {init:.1} | {rss:.2} | {size:.0} |",
+            "| {} | {rate:.0} | {:.2} | {:.2} | {p50:.0} | {p99:.0} | {cpu:.1} | {init:.1} | {rss:.2} | {size:.0} |",
             contender.name,
             rate / floor,
             rate / official,
@@ -78,23 +84,27 @@ fn print_round_ratios(contenders: &[Contender], results: &[Vec<Measurement>]) {
     }
 }
 
-/// The instructions table: per invocation, with ratios to the floor and the official
-/// runtime (lower is better, so a ratio below 1 means fewer instructions).
-pub(crate) fn print_instructions(contenders: &[Contender], counts: &[f64], invocations: usize) {
+/// The instructions table: per invocation and for start-up (process start to first poll),
+/// each with ratios to the official runtime (lower is better, so a ratio below 1 means fewer
+/// instructions), and per invocation also to the floor.
+pub(crate) fn print_instructions(contenders: &[Contender], counts: &[Counts], invocations: usize) {
     let (floor, official) = (counts[0], counts[2]);
     println!(
-        "instructions per invocation (callgrind; runs of {invocations} and {} invocations, difference / {invocations})",
+        "instructions (callgrind; runs of {invocations} and {} invocations: per invocation = difference / {invocations}, start-up = a run stopped at its first poll)",
         2 * invocations
     );
     println!();
-    println!("| contender | instructions | x floor | x official |");
-    println!("|---|---|---|---|");
+    println!("| contender | per invocation | x floor | x official | start-up | x official |");
+    println!("|---|---|---|---|---|---|");
     for (contender, count) in contenders.iter().zip(counts) {
         println!(
-            "| {} | {count:.0} | {:.2} | {:.2} |",
+            "| {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} |",
             contender.name,
-            count / floor,
-            count / official
+            count.per_invocation,
+            count.per_invocation / floor.per_invocation,
+            count.per_invocation / official.per_invocation,
+            count.start_up,
+            count.start_up / official.start_up,
         );
     }
 }

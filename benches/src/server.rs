@@ -97,6 +97,10 @@ async fn handle(
             index
         };
         if index >= invocations {
+            if invocations == 0 {
+                // A run of no invocations measures start-up, which ends at the first poll.
+                done.notify_one();
+            }
             // The run is over: keep the poll open until the process is stopped.
             std::future::pending::<()>().await;
         }

@@ -176,8 +176,10 @@ pub struct ContextBuilder {
     invoked_function_arn: Option<String>,
     deadline: Option<(SystemTime, bool)>,
     xray_trace_id: Option<Option<String>>,
-    client_context: Option<ClientContext>,
-    identity: Option<CognitoIdentity>,
+    // Boxed as in `Context`: every setter moves the builder, and the runtime builds one
+    // per invocation.
+    client_context: Option<Box<ClientContext>>,
+    identity: Option<Box<CognitoIdentity>>,
     tenant_id: Option<String>,
     invocation_id: Option<String>,
     config: Option<Arc<Config>>,
@@ -226,13 +228,13 @@ impl ContextBuilder {
 
     /// Sets the client context.
     pub fn client_context(mut self, client_context: ClientContext) -> Self {
-        self.client_context = Some(client_context);
+        self.client_context = Some(Box::new(client_context));
         self
     }
 
     /// Sets the Cognito identity.
     pub fn identity(mut self, identity: CognitoIdentity) -> Self {
-        self.identity = Some(identity);
+        self.identity = Some(Box::new(identity));
         self
     }
 
@@ -279,8 +281,8 @@ impl ContextBuilder {
             xray_trace_id: self
                 .xray_trace_id
                 .unwrap_or_else(|| Some(new_trace_header())),
-            client_context: self.client_context.map(Box::new),
-            identity: self.identity.map(Box::new),
+            client_context: self.client_context,
+            identity: self.identity,
             tenant_id: self.tenant_id,
             invocation_id: self.invocation_id,
             config,

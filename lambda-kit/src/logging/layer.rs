@@ -57,7 +57,15 @@ pub(crate) struct LogFilter {
     settings: Arc<Settings>,
 }
 
-/// Per-invocation state, kept in the invocation span's extensions.
+/// What the layer keeps in a span's extensions (one entry, so one allocation per span).
+struct SpanLog {
+    /// The span's fields, for the lines logged inside it.
+    fields: Fields,
+    /// Set on the runtime's invocation span only.
+    invocation: Option<InvocationLog>,
+}
+
+/// Per-invocation state.
 struct InvocationLog {
     debug_sampled: bool,
     buffer: Option<LineBuffer>,
@@ -129,27 +137,24 @@ where
             entries: Vec::with_capacity(attributes.metadata().fields().len()),
         };
         attributes.record(&mut Typed(&mut fields));
-        let mut extensions = span.extensions_mut();
-        extensions.insert(fields);
-        if is_invocation_span(attributes.metadata()) {
-            let settings = &self.settings;
-            extensions.insert(InvocationLog {
-                debug_sampled: settings.sample_rate > 0.0
-                    && crate::random::fraction() < settings.sample_rate,
-                buffer: settings.buffer.map(|buffer| LineBuffer {
-                    lines: VecDeque::new(),
-                    bytes: 0,
-                    max_bytes: buffer.max_bytes,
-                    evicted: 0,
-                }),
-            });
-        }
+        let settings = &self.settings;
+        let invocation = is_invocation_span(attributes.metadata()).then(|| InvocationLog {
+            debug_sampled: settings.sample_rate > 0.0
+                && crate::random::fraction() < settings.sample_rate,
+            buffer: settings.buffer.map(|buffer| LineBuffer {
+                lines: VecDeque::new(),
+                bytes: 0,
+                max_bytes: buffer.max_bytes,
+                evicted: 0,
+            }),
+        });
+        span.extensions_mut().insert(SpanLog { fields, invocation });
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
-            if let Some(fields) = span.extensions_mut().get_mut::<Fields>() {
-                values.record(&mut Typed(fields));
+            if let Some(log) = span.extensions_mut().get_mut::<SpanLog>() {
+                values.record(&mut Typed(&mut log.fields));
             }
         }
     }
@@ -161,12 +166,11 @@ where
         let mut invocation = None;
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
-                let extensions = span.extensions();
-                if let Some(span_fields) = extensions.get::<Fields>() {
-                    fields.extend_from(span_fields);
-                }
-                if extensions.get::<InvocationLog>().is_some() {
-                    invocation = Some(span.id());
+                if let Some(log) = span.extensions().get::<SpanLog>() {
+                    fields.extend_from(&log.fields);
+                    if log.invocation.is_some() {
+                        invocation = Some(span.id());
+                    }
                 }
             }
         }
@@ -174,7 +178,8 @@ where
         let mut invocation_extensions = invocation_span.as_ref().map(|span| span.extensions_mut());
         let mut state = invocation_extensions
             .as_mut()
-            .and_then(|extensions| extensions.get_mut::<InvocationLog>());
+            .and_then(|extensions| extensions.get_mut::<SpanLog>())
+            .and_then(|log| log.invocation.as_mut());
 
         let fate = self.fate(metadata, state.as_deref());
         if matches!(fate, Fate::Drop) {

@@ -9,7 +9,7 @@ use http::header::{CONTENT_TYPE, TRAILER};
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 
 use super::backoff::Backoff;
-use super::endpoint::Endpoint;
+use super::endpoint::{AnswerPath, Endpoint};
 use super::invocation::name;
 use super::streaming::{StreamFrames, Streamed};
 use super::wire::{Answer, Connection, RequestHead};
@@ -81,9 +81,10 @@ pub enum ApiError {
 }
 
 /// One request, kept as parts so that it can be sent again after a reconnect.
-struct ApiRequest {
+struct ApiRequest<'a> {
     method: Method,
-    path: String,
+    /// The path in pieces, as [`RequestHead`] writes it.
+    path: &'a [&'a str],
     /// `Lambda-Runtime-Aws-Invocation-Id`, echoed on answers when `/next` sent one.
     invocation_id: Option<HeaderValue>,
     /// `Lambda-Runtime-Function-Error-Type`, on error posts.
@@ -91,10 +92,10 @@ struct ApiRequest {
     body: Bytes,
 }
 
-impl ApiRequest {
+impl<'a> ApiRequest<'a> {
     /// A post of a JSON body.
     fn post(
-        path: String,
+        path: &'a [&'a str],
         invocation_id: Option<&str>,
         error_type: Option<&str>,
         body: Bytes,
@@ -131,28 +132,24 @@ impl ApiClient {
     pub(crate) async fn next(&mut self) -> Result<Answer, ApiError> {
         let request = ApiRequest {
             method: Method::GET,
-            path: self.endpoint.next(),
+            path: &[self.endpoint.next()],
             invocation_id: None,
             error_type: None,
             body: Bytes::new(),
         };
-        self.send(&request).await
+        send(&mut self.connection, &self.endpoint, &request).await
     }
 
     /// `POST /runtime/invocation/{id}/response` with the encoded response.
     pub(crate) async fn post_response(
         &mut self,
-        request_id: &str,
+        path: &AnswerPath,
         invocation_id: Option<&str>,
         body: Bytes,
     ) -> Result<Answer, ApiError> {
-        let request = ApiRequest::post(
-            self.endpoint.response(request_id),
-            invocation_id,
-            None,
-            body,
-        );
-        self.send(&request).await
+        let path = path.response();
+        let request = ApiRequest::post(&path, invocation_id, None, body);
+        send(&mut self.connection, &self.endpoint, &request).await
     }
 
     /// `POST /runtime/invocation/{id}/response` in streaming mode: the body is sent as it is
@@ -160,13 +157,13 @@ impl ApiClient {
     /// if the connection had dropped); a failure is returned for the caller to log.
     pub(crate) async fn post_streaming(
         &mut self,
-        request_id: &str,
+        path: &AnswerPath,
         invocation_id: Option<&str>,
         streamed: Streamed,
         span: tracing::Span,
     ) -> Result<Answer, ApiError> {
         let (content_type, frames) = StreamFrames::new(streamed, span);
-        let path = self.endpoint.response(request_id);
+        let path = path.response();
         let invocation_id = invocation_id.and_then(|id| HeaderValue::from_str(id).ok());
         let mut headers = vec![
             (&CONTENT_TYPE_NAME, &content_type),
@@ -193,7 +190,7 @@ impl ApiClient {
             Ok(response) if response.status == StatusCode::INTERNAL_SERVER_ERROR => {
                 Err(ApiError::ContainerError {
                     method: Method::POST,
-                    path,
+                    path: path.concat(),
                     body: String::from_utf8_lossy(&response.body).into_owned(),
                 })
             }
@@ -208,87 +205,100 @@ impl ApiClient {
     /// `POST /runtime/invocation/{id}/error` with a Lambda error body.
     pub(crate) async fn post_error(
         &mut self,
-        request_id: &str,
+        path: &AnswerPath,
         invocation_id: Option<&str>,
         error: &ErrorBody,
     ) -> Result<Answer, ApiError> {
+        let path = path.error();
         let request = ApiRequest::post(
-            self.endpoint.error(request_id),
+            &path,
             invocation_id,
             Some(&error.error_type),
             encode_error(error),
         );
-        self.send(&request).await
+        send(&mut self.connection, &self.endpoint, &request).await
+    }
+
+    /// Where the invocation `request_id` is answered.
+    pub(crate) fn answer_path(&self, request_id: &str) -> AnswerPath {
+        self.endpoint.answer_path(request_id)
     }
 
     /// `POST /runtime/init/error`: initialization failed and the process is about to exit.
     pub(crate) async fn post_init_error(&mut self, error: &ErrorBody) -> Result<Answer, ApiError> {
-        let request = ApiRequest::post(
-            self.endpoint.init_error(),
-            None,
-            Some(&error.error_type),
-            encode_error(error),
-        );
-        self.send(&request).await
+        let path = self.endpoint.init_error();
+        let path = [path.as_str()];
+        let request = ApiRequest::post(&path, None, Some(&error.error_type), encode_error(error));
+        send(&mut self.connection, &self.endpoint, &request).await
     }
+}
 
-    /// Sends `request`, reconnecting and resending on transport failures.
-    ///
-    /// Resending a post whose first copy did arrive is harmless: the API answers the
-    /// duplicate with 400, which the caller logs.
-    async fn send(&mut self, request: &ApiRequest) -> Result<Answer, ApiError> {
-        let mut backoff = Backoff::default();
-        loop {
-            match self.try_send(request).await {
-                Ok(response) if response.status == StatusCode::INTERNAL_SERVER_ERROR => {
-                    return Err(ApiError::ContainerError {
-                        method: request.method.clone(),
-                        path: request.path.clone(),
-                        body: String::from_utf8_lossy(&response.body).into_owned(),
+/// Sends `request` on the connection in `slot`, reconnecting and resending on transport
+/// failures. (Free functions over the client's two parts, so that a request can borrow its
+/// path from the endpoint.)
+///
+/// Resending a post whose first copy did arrive is harmless: the API answers the
+/// duplicate with 400, which the caller logs.
+async fn send(
+    slot: &mut Option<Connection>,
+    endpoint: &Endpoint,
+    request: &ApiRequest<'_>,
+) -> Result<Answer, ApiError> {
+    let mut backoff = Backoff::default();
+    loop {
+        match try_send(slot, endpoint, request).await {
+            Ok(response) if response.status == StatusCode::INTERNAL_SERVER_ERROR => {
+                return Err(ApiError::ContainerError {
+                    method: request.method.clone(),
+                    path: request.path.concat(),
+                    body: String::from_utf8_lossy(&response.body).into_owned(),
+                });
+            }
+            Ok(response) => return Ok(response),
+            Err(source) => {
+                *slot = None;
+                let Some(delay) = backoff.next_delay() else {
+                    return Err(ApiError::Unreachable {
+                        authority: endpoint.authority().to_owned(),
+                        attempts: backoff.failures(),
+                        source,
                     });
-                }
-                Ok(response) => return Ok(response),
-                Err(source) => {
-                    self.connection = None;
-                    let Some(delay) = backoff.next_delay() else {
-                        return Err(ApiError::Unreachable {
-                            authority: self.endpoint.authority().to_owned(),
-                            attempts: backoff.failures(),
-                            source,
-                        });
-                    };
-                    tracing::warn!(
-                        error = %source,
-                        path = request.path.as_str(),
-                        retry_in_ms = delay.as_millis() as u64,
-                        "Runtime API call failed; reconnecting"
-                    );
-                    tokio::time::sleep(delay).await;
-                }
+                };
+                tracing::warn!(
+                    error = %source,
+                    path = request.path.concat(),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "Runtime API call failed; reconnecting"
+                );
+                Box::pin(tokio::time::sleep(delay)).await;
             }
         }
     }
+}
 
-    async fn try_send(&mut self, request: &ApiRequest) -> Result<Answer, BoxError> {
-        let mut headers: [(&HeaderName, &HeaderValue); 3] = [(&CONTENT_TYPE_NAME, &JSON); 3];
-        let mut count = usize::from(request.method == Method::POST);
-        for (name, value) in [
-            (&INVOCATION_ID_NAME, &request.invocation_id),
-            (&ERROR_TYPE_NAME, &request.error_type),
-        ] {
-            if let Some(value) = value {
-                headers[count] = (name, value);
-                count += 1;
-            }
+async fn try_send(
+    slot: &mut Option<Connection>,
+    endpoint: &Endpoint,
+    request: &ApiRequest<'_>,
+) -> Result<Answer, BoxError> {
+    let mut headers: [(&HeaderName, &HeaderValue); 3] = [(&CONTENT_TYPE_NAME, &JSON); 3];
+    let mut count = usize::from(request.method == Method::POST);
+    for (name, value) in [
+        (&INVOCATION_ID_NAME, &request.invocation_id),
+        (&ERROR_TYPE_NAME, &request.error_type),
+    ] {
+        if let Some(value) = value {
+            headers[count] = (name, value);
+            count += 1;
         }
-        let head = RequestHead {
-            method: &request.method,
-            path: &request.path,
-            headers: &headers[..count],
-        };
-        let connection = connection_to(&mut self.connection, &self.endpoint).await?;
-        Ok(connection.exchange(&head, &request.body).await?)
     }
+    let head = RequestHead {
+        method: &request.method,
+        path: request.path,
+        headers: &headers[..count],
+    };
+    let connection = connection_to(slot, endpoint).await?;
+    Ok(connection.exchange(&head, &request.body).await?)
 }
 
 /// The open connection in `slot`, or a new one if there is none or it cannot be reused.
@@ -301,7 +311,9 @@ async fn connection_to<'a>(
     }
     match slot {
         Some(open) => Ok(open),
-        None => Ok(slot.insert(Connection::open(endpoint.authority()).await?)),
+        // Boxed: connecting is rare, and its future is large; unboxed it would grow every
+        // request's future, which each invocation moves.
+        None => Ok(slot.insert(Box::pin(Connection::open(endpoint.authority())).await?)),
     }
 }
 

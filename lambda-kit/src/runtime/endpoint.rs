@@ -16,6 +16,8 @@ const REQUEST_ID_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').r
 pub(crate) struct Endpoint {
     authority: String,
     prefix: String,
+    /// The path of `GET /next`, built once: it is the same for every poll.
+    next: String,
 }
 
 /// `AWS_LAMBDA_RUNTIME_API` holds something that is not an address.
@@ -52,6 +54,7 @@ impl Endpoint {
         }
         let endpoint = Endpoint {
             authority: authority.to_owned(),
+            next: format!("{prefix}/2018-06-01/runtime/invocation/next"),
             prefix: prefix.to_owned(),
         };
         // Every path built later must be a valid URI path; check the longest shape once here.
@@ -69,33 +72,24 @@ impl Endpoint {
 
     /// The path of `GET /next`. Every path is already percent-encoded, and a valid URI path
     /// (the prefix was validated in `parse`, request ids are encoded).
-    pub(crate) fn next(&self) -> String {
-        self.path("/2018-06-01/runtime/invocation/next")
+    pub(crate) fn next(&self) -> &str {
+        &self.next
     }
 
-    pub(crate) fn response(&self, request_id: &str) -> String {
-        self.invocation_path(request_id, "response")
-    }
-
-    pub(crate) fn error(&self, request_id: &str) -> String {
-        self.invocation_path(request_id, "error")
+    /// Where the invocation `request_id` is answered.
+    pub(crate) fn answer_path(&self, request_id: &str) -> AnswerPath {
+        const INVOCATION: &str = "/2018-06-01/runtime/invocation/";
+        let mut base =
+            String::with_capacity(self.prefix.len() + INVOCATION.len() + request_id.len() + 1);
+        base.push_str(&self.prefix);
+        base.push_str(INVOCATION);
+        base.extend(utf8_percent_encode(request_id, REQUEST_ID_SAFE));
+        base.push('/');
+        AnswerPath { base }
     }
 
     pub(crate) fn init_error(&self) -> String {
         self.path("/2018-06-01/runtime/init/error")
-    }
-
-    fn invocation_path(&self, request_id: &str, resource: &str) -> String {
-        const INVOCATION: &str = "/2018-06-01/runtime/invocation/";
-        let mut path = String::with_capacity(
-            self.prefix.len() + INVOCATION.len() + request_id.len() + 1 + resource.len(),
-        );
-        path.push_str(&self.prefix);
-        path.push_str(INVOCATION);
-        path.extend(utf8_percent_encode(request_id, REQUEST_ID_SAFE));
-        path.push('/');
-        path.push_str(resource);
-        path
     }
 
     fn path(&self, path: &str) -> String {
@@ -103,6 +97,27 @@ impl Endpoint {
         full.push_str(&self.prefix);
         full.push_str(path);
         full
+    }
+}
+
+/// The paths one invocation is answered on, `.../invocation/{id}/response` and
+/// `.../invocation/{id}/error`, as pieces to write one after the other: the part they share
+/// is built once per invocation, and no path is put together in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AnswerPath {
+    /// Up to and including the `/` after the encoded request id.
+    base: String,
+}
+
+impl AnswerPath {
+    /// `.../invocation/{id}/response`.
+    pub(crate) fn response(&self) -> [&str; 2] {
+        [&self.base, "response"]
+    }
+
+    /// `.../invocation/{id}/error`.
+    pub(crate) fn error(&self) -> [&str; 2] {
+        [&self.base, "error"]
     }
 }
 
@@ -128,7 +143,7 @@ mod tests {
         assert_eq!(endpoint.authority(), "127.0.0.1:9000");
         assert_eq!(endpoint.next(), "/.rt/_/2018-06-01/runtime/invocation/next");
         assert_eq!(
-            endpoint.response("abc"),
+            endpoint.answer_path("abc").response().concat(),
             "/.rt/_/2018-06-01/runtime/invocation/abc/response"
         );
         assert_eq!(
@@ -158,11 +173,14 @@ mod tests {
     fn request_ids_cannot_steer_the_path() {
         let endpoint = Endpoint::parse("127.0.0.1:9001").expect("valid");
         assert_eq!(
-            endpoint.error("abc/../../init/error"),
+            endpoint
+                .answer_path("abc/../../init/error")
+                .error()
+                .concat(),
             "/2018-06-01/runtime/invocation/abc%2F%2E%2E%2F%2E%2E%2Finit%2Ferror/error"
         );
         assert_eq!(
-            endpoint.response(".."),
+            endpoint.answer_path("..").response().concat(),
             "/2018-06-01/runtime/invocation/%2E%2E/response"
         );
         assert_eq!(encode_request_id("a?b#c d"), "a%3Fb%23c%20d");
@@ -177,7 +195,7 @@ mod tests {
             proptest::prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_~%".contains(&b)), "{encoded}");
             proptest::prop_assert!(encoded != "." && encoded != "..");
             let endpoint = Endpoint::parse("127.0.0.1:9001").expect("valid");
-            let path = endpoint.response(&id).to_string();
+            let path = endpoint.answer_path(&id).response().concat();
             proptest::prop_assert!(path.starts_with("/2018-06-01/runtime/invocation/"));
             proptest::prop_assert!(path.ends_with("/response"));
             proptest::prop_assert_eq!(path.matches('/').count(), 5);

@@ -15,7 +15,8 @@ pub(crate) mod invocation;
 pub mod streaming;
 pub(crate) mod wire;
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
@@ -25,7 +26,6 @@ use http::StatusCode;
 use serde::de::DeserializeOwned;
 use tower::layer::util::{Identity, Stack};
 use tower::{Layer, Service, ServiceBuilder};
-use tracing::Instrument;
 
 pub use client::ApiError;
 pub use endpoint::{EndpointError, encode_request_id};
@@ -33,7 +33,7 @@ pub use invocation::header;
 
 use self::backoff::Backoff;
 use self::client::ApiClient;
-use self::endpoint::Endpoint;
+use self::endpoint::{AnswerPath, Endpoint};
 use self::invocation::context_from_headers;
 use self::streaming::{FunctionResponse, IntoFunctionResponse};
 use crate::config::{Config, ConfigError};
@@ -389,20 +389,20 @@ where
         }
         let cold_start = !shared.warm.swap(true, Ordering::Relaxed);
         let span = invocation_span(&context, cold_start);
-        let request_id = context.request_id().to_owned();
+        let answer_path = client.answer_path(context.request_id());
         let invocation_id = context.invocation_id().map(str::to_owned);
         // Boxed once: the wrappers below would otherwise move the whole handler future
         // (context included) at each layer.
         let invocation = Box::pin(invoke(&mut service, &payload, context));
         let metrics = Arc::clone(&shared.metrics);
         // One span over the handler and the answer: entered on each poll, so that both log
-        // under the invocation.
-        async {
+        // under the invocation. Unlike `Instrument`, this does not enter the span once more
+        // to drop the finished future (which has nothing left to drop).
+        let mut handled = pin!(async {
             let outcome = metrics.scope(cold_start, invocation).await;
-            answer(&mut client, &request_id, invocation_id.as_deref(), outcome).await
-        }
-        .instrument(span)
-        .await?;
+            answer(&mut client, &answer_path, invocation_id.as_deref(), outcome).await
+        });
+        poll_fn(|cx| span.in_scope(|| handled.as_mut().poll(cx))).await?;
     }
 }
 
@@ -473,20 +473,21 @@ async fn next_invocation(
 /// Posts the outcome of one invocation so that it ends in exactly one accepted answer.
 async fn answer(
     client: &mut ApiClient,
-    request_id: &str,
+    path: &AnswerPath,
     invocation_id: Option<&str>,
     outcome: Result<FunctionResponse, Error>,
 ) -> Result<(), ApiError> {
     let error = match outcome {
         Ok(FunctionResponse::Streamed(streamed)) => {
-            return match client
-                .post_streaming(
-                    request_id,
-                    invocation_id,
-                    streamed,
-                    tracing::Span::current(),
-                )
-                .await
+            // Boxed: the streaming future is large, and unboxed it would grow the future of
+            // every invocation, which is moved once per invocation.
+            return match Box::pin(client.post_streaming(
+                path,
+                invocation_id,
+                streamed,
+                tracing::Span::current(),
+            ))
+            .await
             {
                 Ok(response) if response.status.is_success() => Ok(()),
                 Ok(response) => {
@@ -506,9 +507,7 @@ async fn answer(
         }
         Ok(FunctionResponse::Buffered(body)) => {
             let size = body.len();
-            let response = client
-                .post_response(request_id, invocation_id, body)
-                .await?;
+            let response = client.post_response(path, invocation_id, body).await?;
             match response.status {
                 status if status.is_success() => return Ok(()),
                 StatusCode::PAYLOAD_TOO_LARGE => response_too_large(size, Some(&response.body)),
@@ -522,7 +521,7 @@ async fn answer(
     };
     log_failure(&error);
     let response = client
-        .post_error(request_id, invocation_id, &error.to_body())
+        .post_error(path, invocation_id, &error.to_body())
         .await?;
     if !response.status.is_success() {
         log_refusal("error", response.status, &response.body);

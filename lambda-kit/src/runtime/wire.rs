@@ -9,6 +9,7 @@
 //! chunked (with trailers), or the body running until the connection closes.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -57,8 +58,9 @@ const USER_AGENT: &str = concat!("lambda-kit/", env!("CARGO_PKG_VERSION"));
 pub(crate) struct RequestHead<'a> {
     /// `GET` or `POST`.
     pub(crate) method: &'a Method,
-    /// The path, already percent-encoded.
-    pub(crate) path: &'a str,
+    /// The path, already percent-encoded, in pieces written one after the other (an
+    /// invocation's answer paths share their first piece).
+    pub(crate) path: &'a [&'a str],
     /// Any other headers; being `HeaderName`s and `HeaderValue`s, they cannot break the head.
     pub(crate) headers: &'a [(&'a HeaderName, &'a HeaderValue)],
 }
@@ -227,7 +229,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         out.clear();
         out.extend_from_slice(head.method.as_str().as_bytes());
         out.push(b' ');
-        out.extend_from_slice(head.path.as_bytes());
+        for piece in head.path {
+            out.extend_from_slice(piece.as_bytes());
+        }
         out.extend_from_slice(b" HTTP/1.1\r\n");
         put_header(out, b"host", self.host.as_bytes());
         put_header(out, b"user-agent", USER_AGENT.as_bytes());
@@ -315,9 +319,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     async fn skip_trailers(&mut self) -> Result<(), WireError> {
         loop {
-            let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            match httparse::parse_headers(&self.read, &mut slots) {
-                Ok(httparse::Status::Complete((length, _))) => {
+            match trailers_length(&self.read) {
+                Ok(httparse::Status::Complete(length)) => {
                     self.read.advance(length);
                     return Ok(());
                 }
@@ -366,7 +369,7 @@ pub(crate) fn answer_from_bytes(bytes: &[u8]) -> Result<Answer, WireError> {
     );
     let head = RequestHead {
         method: &Method::GET,
-        path: "/next",
+        path: &["/next"],
         headers: &[],
     };
     // Reads and writes in memory are always ready, so one poll runs the exchange to its end.
@@ -468,11 +471,25 @@ impl FramingHeaders {
     }
 }
 
+/// The length of the trailer section at the start of `buffer`, once it is complete.
+///
+/// Apart from `skip_trailers` so that the header slots (2 KiB) never live across an await:
+/// they would be stored in every request's future, which each invocation moves.
+fn trailers_length(buffer: &[u8]) -> httparse::Result<usize> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    Ok(match httparse::parse_headers(buffer, &mut slots)? {
+        httparse::Status::Complete((length, _)) => httparse::Status::Complete(length),
+        httparse::Status::Partial => httparse::Status::Partial,
+    })
+}
+
 /// Parses and consumes an answer head from the front of `buffer`, if it is all there.
 fn parse_head(buffer: &mut BytesMut) -> Result<Option<AnswerHead>, WireError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut slots);
-    let length = match parsed.parse(buffer) {
+    // Uninitialized slots: filling 64 empty headers first would cost more than parsing.
+    let mut slots = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut []);
+    let parsing = httparse::ParserConfig::default();
+    let length = match parsing.parse_response_with_uninit_headers(&mut parsed, buffer, &mut slots) {
         Ok(httparse::Status::Complete(length)) => length,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(error) => return Err(malformed(&error.to_string())),
@@ -549,7 +566,7 @@ mod tests {
     use tokio::net::TcpListener;
     use tokio::task::JoinHandle;
 
-    fn get(path: &str) -> RequestHead<'_> {
+    fn get<'a>(path: &'a [&'a str]) -> RequestHead<'a> {
         RequestHead {
             method: &Method::GET,
             path,
@@ -603,7 +620,7 @@ mod tests {
     async fn exchange_with(answer: &'static [u8]) -> (Result<Answer, WireError>, Connection) {
         let (address, _server) = server(vec![answer]).await;
         let mut connection = Connection::open(&address).await.expect("connect");
-        let outcome = connection.exchange(&get("/next"), b"").await;
+        let outcome = connection.exchange(&get(&["/next"]), b"").await;
         (outcome, connection)
     }
 
@@ -616,7 +633,7 @@ mod tests {
         .await;
         let mut connection = Connection::open(&address).await.expect("connect");
         let first = connection
-            .exchange(&get("/next"), b"")
+            .exchange(&get(&["/next"]), b"")
             .await
             .expect("first");
         assert_eq!(first.status, StatusCode::OK);
@@ -629,7 +646,7 @@ mod tests {
         let json = HeaderValue::from_static("application/json");
         let post = RequestHead {
             method: &Method::POST,
-            path: "/r1/response",
+            path: &["/r1/", "response"],
             headers: &[(&http::header::CONTENT_TYPE, &json)],
         };
         let second = connection
@@ -755,7 +772,7 @@ mod tests {
             .exchange_streamed(
                 &RequestHead {
                     method: &Method::POST,
-                    ..get("/s")
+                    ..get(&["/s"])
                 },
                 frames,
             )
