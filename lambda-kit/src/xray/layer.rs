@@ -114,7 +114,8 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
+        // The span is looked up only once it is known to need an extension: most spans
+        // (and every untraced invocation) need none.
         let mut fields = XRayFields::default();
         attributes.record(&mut Typed(&mut fields));
         if is_invocation_span(attributes.metadata()) {
@@ -125,6 +126,7 @@ where
             else {
                 return;
             };
+            let Some(span) = ctx.span(id) else { return };
             let mut extensions = span.extensions_mut();
             if let (Sampled::Yes, Some(parent)) = (header.sampled(), header.parent()) {
                 let name = format!("## {}", self.function_name);
@@ -139,6 +141,7 @@ where
             }
             extensions.insert(InvocationTrace { header });
         } else if fields.marked {
+            let Some(span) = ctx.span(id) else { return };
             let parent = span.scope().skip(1).find_map(|ancestor| {
                 let extensions = ancestor.extensions();
                 let open = extensions.get::<OpenSubsegment>()?;
