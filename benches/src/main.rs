@@ -4,7 +4,7 @@
 //! cargo run -p benches --release -- e2e                  # 20,000 invocations x 3 rounds
 //! cargo run -p benches --release -- e2e --invocations 5000 --rounds 5
 //! cargo run -p benches --release -- soak                 # 1,000,000 invocations, RSS sampled
-//! cargo run -p benches --release -- instructions         # callgrind: instructions/invocation
+//! cargo run -p benches --release -- instructions         # callgrind: per invocation, start-up
 //! cargo bench -p benches --bench log_format              # micro-benchmark
 //! ```
 //!
