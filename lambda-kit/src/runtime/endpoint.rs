@@ -54,7 +54,7 @@ impl Endpoint {
         }
         let endpoint = Endpoint {
             authority: authority.to_owned(),
-            next: format!("{prefix}/2018-06-01/runtime/invocation/next"),
+            next: prefixed(prefix, "/2018-06-01/runtime/invocation/next"),
             prefix: prefix.to_owned(),
         };
         // Every path built later must be a valid URI path; check the longest shape once here.
@@ -89,15 +89,16 @@ impl Endpoint {
     }
 
     pub(crate) fn init_error(&self) -> String {
-        self.path("/2018-06-01/runtime/init/error")
+        prefixed(&self.prefix, "/2018-06-01/runtime/init/error")
     }
+}
 
-    fn path(&self, path: &str) -> String {
-        let mut full = String::with_capacity(self.prefix.len() + path.len());
-        full.push_str(&self.prefix);
-        full.push_str(path);
-        full
-    }
+/// `path` under the endpoint's `prefix`.
+fn prefixed(prefix: &str, path: &str) -> String {
+    let mut full = String::with_capacity(prefix.len() + path.len());
+    full.push_str(prefix);
+    full.push_str(path);
+    full
 }
 
 /// The paths one invocation is answered on, `.../invocation/{id}/response` and
