@@ -11,6 +11,37 @@ use std::time::Duration;
 /// `AWS_LAMBDA_FUNCTION_TIMEOUT` is not set.
 const DEFAULT_LOCAL_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The most invocations one environment may run at once: the top of Lambda Managed
+/// Instances' range for `PerExecutionEnvironmentMaxConcurrency` (1 to 1600).
+const MAX_CONCURRENCY_LIMIT: u32 = 1600;
+
+/// `AWS_LAMBDA_MAX_CONCURRENCY`: Lambda documents absent, unreadable and below 1 alike as
+/// "one at a time". A number above the documented range is refused rather than obeyed:
+/// it would start that many workers, each with its own connection.
+fn max_concurrency(value: Option<String>) -> Result<u32, ConfigError> {
+    let Some(value) = value else {
+        return Ok(1);
+    };
+    let digits = value.trim();
+    let (parsed, all_digits) = (
+        digits.parse::<u64>(),
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+    );
+    let above_range = |value: String| ConfigError {
+        name: "AWS_LAMBDA_MAX_CONCURRENCY",
+        value,
+        expected: "a whole number from 1 to 1600, the range Lambda Managed Instances allow",
+    };
+    match parsed {
+        Ok(n) if n > u64::from(MAX_CONCURRENCY_LIMIT) => Err(above_range(value)),
+        // In range (checked above), so it fits.
+        Ok(n) if n >= 1 => Ok(u32::try_from(n).unwrap_or(MAX_CONCURRENCY_LIMIT)),
+        // Digits too many for any integer type are above the range too.
+        Err(_) if all_digits => Err(above_range(value)),
+        _ => Ok(1),
+    }
+}
+
 /// The function's configuration, as the environment variables describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -94,11 +125,7 @@ impl Config {
                 .or_else(|| get("AWS_DEFAULT_REGION"))
                 .unwrap_or_else(|| "us-east-1".into()),
             initialization_type: get("AWS_LAMBDA_INITIALIZATION_TYPE"),
-            // Lambda documents absent, invalid and < 1 alike as "one at a time".
-            max_concurrency: get("AWS_LAMBDA_MAX_CONCURRENCY")
-                .and_then(|value| value.trim().parse().ok())
-                .filter(|n: &u32| *n >= 1)
-                .unwrap_or(1),
+            max_concurrency: max_concurrency(get("AWS_LAMBDA_MAX_CONCURRENCY"))?,
             log_format: match get("AWS_LAMBDA_LOG_FORMAT") {
                 Some(format) if format.eq_ignore_ascii_case("json") => LogFormat::Json,
                 _ => LogFormat::Text,
@@ -244,6 +271,16 @@ mod tests {
             let config = config(&[("AWS_LAMBDA_MAX_CONCURRENCY", value)]).expect("valid");
             assert_eq!(config.max_concurrency(), 1, "for {value:?}");
         }
+    }
+
+    #[test]
+    fn concurrency_above_lambdas_range_is_an_error() {
+        for value in ["1601", "100000", "99999999999999999999"] {
+            let error = config(&[("AWS_LAMBDA_MAX_CONCURRENCY", value)]).expect_err(value);
+            assert_eq!(error.name, "AWS_LAMBDA_MAX_CONCURRENCY");
+        }
+        let config = config(&[("AWS_LAMBDA_MAX_CONCURRENCY", "1600")]).expect("valid");
+        assert_eq!(config.max_concurrency(), 1600);
     }
 
     #[test]

@@ -29,6 +29,11 @@ pub mod error_type {
     pub const CONFIG_INVALID: &str = "Runtime.ConfigInvalid";
     /// The handler service reported it could not take the invocation (`poll_ready` failed).
     pub const NOT_READY: &str = "Runtime.HandlerNotReady";
+    /// The Runtime API handed out an invocation that could not be read (cut short,
+    /// malformed, or over Lambda's event size): it was answered without running the handler.
+    pub const INVALID_EVENT: &str = "Runtime.InvalidEvent";
+    /// A streamed response could not be sent to its end (the connection failed part way).
+    pub const STREAM_INTERRUPTED: &str = "Runtime.ResponseStreamInterrupted";
     /// Used when an error supplies an empty errorType.
     pub const UNKNOWN: &str = "Runtime.Unknown";
 }

@@ -88,3 +88,58 @@ async fn without_the_variable_run_concurrent_serves_as_run_does() {
     let next = api.push(json!("and the next"));
     assert_eq!(api.response_json(&next).await, json!("and the next"));
 }
+
+#[tokio::test]
+async fn after_a_500_the_invocations_in_flight_are_answered_before_the_process_ends() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let release = Arc::new(tokio::sync::Notify::new());
+    let held = Arc::clone(&release);
+    let handler = handler_fn(move |event: Value, _: Context| {
+        let held = Arc::clone(&held);
+        async move {
+            if event == json!("slow") {
+                held.notified().await;
+            }
+            Ok::<_, Error>(event)
+        }
+    });
+    let runtime = tokio::spawn(concurrent_runtime(&api, "2").run_concurrent(handler));
+    api.wait_for_polls(2).await;
+    let slow = api.push(json!("slow"));
+    api.inject(
+        Route::Next,
+        Fault::Status(StatusCode::INTERNAL_SERVER_ERROR, "broken".into()),
+    );
+    // The other worker serves this one, polls again and meets the 500.
+    let fast = api.push(json!("fast"));
+    assert_eq!(api.response_json(&fast).await, json!("fast"));
+    while !api
+        .calls()
+        .iter()
+        .any(|call| call.status == Some(StatusCode::INTERNAL_SERVER_ERROR))
+    {
+        tokio::task::yield_now().await;
+    }
+    // The environment is broken, but the slow invocation was handed out: it is answered.
+    release.notify_one();
+    assert_eq!(api.response_json(&slow).await, json!("slow"));
+    let error = runtime.await.expect("no panic").expect_err("ends");
+    assert!(matches!(
+        error.downcast_ref::<ApiError>(),
+        Some(ApiError::ContainerError { .. })
+    ));
+    assert_eq!(api.polls(), 3, "the stopped worker does not poll again");
+}
+
+#[tokio::test]
+async fn a_concurrency_above_lambdas_range_fails_init_with_a_clear_message() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let config = lambda_kit::Config::from_lookup(|name| match name {
+        "AWS_LAMBDA_RUNTIME_API" => Some(api.address()),
+        "AWS_LAMBDA_MAX_CONCURRENCY" => Some("100000".into()),
+        _ => None,
+    });
+    let error = config.expect_err("refused");
+    assert_eq!(error.name, "AWS_LAMBDA_MAX_CONCURRENCY");
+    assert!(error.to_string().contains("from 1 to 1600"), "{error}");
+}

@@ -237,6 +237,95 @@ async fn a_path_without_a_leading_slash_stays_a_path() {
     }
 }
 
+/// The handler's path, and that path decoded again.
+async fn seen_path(event: Value) -> (String, String) {
+    let seen = body(&invoke(event).await);
+    let uri: ::http::Uri = seen["uri"]
+        .as_str()
+        .expect("a uri")
+        .parse()
+        .expect("a valid uri");
+    let decoded = percent_decode(uri.path());
+    (uri.path().to_owned(), decoded)
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == b'%' && at + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[at + 1..at + 3]).expect("ascii");
+            out.push(u8::from_str_radix(hex, 16).expect("an escape"));
+            at += 3;
+        } else {
+            out.push(bytes[at]);
+            at += 1;
+        }
+    }
+    String::from_utf8(out).expect("utf-8")
+}
+
+/// Decoded paths, as API Gateway sends them (REST `path`, HTTP API and function URL
+/// `rawPath`), and the path the handler must see for each.
+const DECODED_PATHS: [(&str, &str); 6] = [
+    ("/files/my doc.pdf", "/files/my%20doc.pdf"),
+    ("/discount/100%", "/discount/100%25"),
+    ("/tags/c#/notes", "/tags/c%23/notes"),
+    ("/why?/because", "/why%3F/because"),
+    ("/caf\u{e9}/\u{1F600}", "/caf%C3%A9/%F0%9F%98%80"),
+    ("/literal/%2F/slash", "/literal/%252F/slash"),
+];
+
+#[tokio::test]
+async fn decoded_paths_reach_the_handler_encoded_and_decode_back() {
+    for (fixture_name, field) in [
+        ("apigw-v1.json", "path"),
+        ("apigw-v2.json", "rawPath"),
+        ("function-url.json", "rawPath"),
+    ] {
+        for (sent, expected) in DECODED_PATHS {
+            let mut event = fixture(fixture_name);
+            event[field] = json!(sent);
+            let (path, decoded) = seen_path(event).await;
+            assert_eq!(path, expected, "{fixture_name}: {sent:?}");
+            assert_eq!(decoded, sent, "{fixture_name}: {sent:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn load_balancer_paths_keep_their_escapes_and_encode_the_rest() {
+    for (sent, expected) in [
+        ("/files/my%20doc.pdf", "/files/my%20doc.pdf"),
+        ("/a%2Fb", "/a%2Fb"),
+        ("/raw space", "/raw%20space"),
+        ("/caf\u{e9}", "/caf%C3%A9"),
+    ] {
+        let mut event = fixture("alb.json");
+        event["path"] = json!(sent);
+        let (path, _) = seen_path(event).await;
+        assert_eq!(path, expected, "{sent:?}");
+    }
+}
+
+#[tokio::test]
+async fn query_values_that_a_uri_cannot_hold_are_encoded() {
+    // REST APIs send decoded values: every one is encoded.
+    let mut event = fixture("apigw-v1.json");
+    event["queryStringParameters"] = json!({"q": "a b#c?d&e", "name": "caf\u{e9}"});
+    event["multiValueQueryStringParameters"] = json!({"q": ["a b#c?d&e"], "name": ["caf\u{e9}"]});
+    let seen = body(&invoke(event).await);
+    let uri: ::http::Uri = seen["uri"].as_str().expect("uri").parse().expect("valid");
+    assert_eq!(uri.query(), Some("name=caf%C3%A9&q=a%20b%23c%3Fd%26e"));
+    // An HTTP API's raw query string keeps its escapes; what a URI cannot hold is encoded.
+    let mut event = fixture("apigw-v2.json");
+    event["rawQueryString"] = json!("q=a%20b&raw=x y&u=\u{e9}");
+    let seen = body(&invoke(event).await);
+    let uri: ::http::Uri = seen["uri"].as_str().expect("uri").parse().expect("valid");
+    assert_eq!(uri.query(), Some("q=a%20b&raw=x%20y&u=%C3%A9"));
+}
+
 #[tokio::test]
 async fn an_http_service_runs_in_the_real_loop() {
     let (api, _runtime) = tests::start(service(service_fn(describe))).await;

@@ -11,3 +11,4 @@ mod http;
 mod init;
 mod streaming;
 mod test_events;
+mod wire_faults;

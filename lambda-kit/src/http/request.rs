@@ -23,6 +23,58 @@ const QUERY_SAFE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
+/// Characters kept as they are in a decoded path: what RFC 3986 allows in a path segment
+/// (`pchar`) and `/`. Everything else is percent-encoded, `%` included, so that decoding
+/// the request's path gives back exactly the path the integration sent.
+const DECODED_PATH_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'/');
+
+/// What a URI can never hold, in a path or query that is already percent-encoded (as a
+/// load balancer passes it on, or an HTTP API's raw query string): these are encoded, and
+/// everything else, `%` included, is kept, so existing escapes stay as they were sent.
+const NEVER_IN_URI: &AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// The same for a path, where a `?` would start the query.
+const NEVER_IN_PATH: &AsciiSet = &NEVER_IN_URI.add(b'?');
+
+/// Whether an integration hands over its path percent-decoded (API Gateway, function URLs)
+/// or as the client sent it (load balancers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathForm {
+    Decoded,
+    AsSent,
+}
+
 /// How the response must be written for the integration that sent the request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ResponseShape {
@@ -50,6 +102,7 @@ pub(crate) fn into_request(
             Parts {
                 method: event.http_method,
                 path: event.path.unwrap_or_else(|| "/".into()),
+                path_form: PathForm::Decoded,
                 raw_query: join_query(&query, true),
                 headers: if multi_value {
                     event.multi_value_headers
@@ -71,7 +124,13 @@ pub(crate) fn into_request(
             Parts {
                 method: event.request_context.http.method.clone(),
                 path: event.raw_path.unwrap_or_else(|| "/".into()),
-                raw_query: event.raw_query_string.unwrap_or_default(),
+                path_form: PathForm::Decoded,
+                // Raw, as the client sent it; anything a URI cannot hold is still encoded.
+                raw_query: utf8_percent_encode(
+                    &event.raw_query_string.unwrap_or_default(),
+                    NEVER_IN_URI,
+                )
+                .to_string(),
                 headers: event.headers,
                 cookies: event.cookies.unwrap_or_default(),
                 body: event.body,
@@ -96,6 +155,7 @@ pub(crate) fn into_request(
             Parts {
                 method: event.http_method,
                 path: event.path.unwrap_or_else(|| "/".into()),
+                path_form: PathForm::AsSent,
                 raw_query,
                 headers: if multi_value {
                     event.multi_value_headers
@@ -117,6 +177,7 @@ pub(crate) fn into_request(
             Parts {
                 method: event.http_method.unwrap_or(Method::POST),
                 path: event.path.unwrap_or_else(|| "/".into()),
+                path_form: PathForm::Decoded,
                 raw_query: join_query(&event.query_string_parameters, true),
                 headers: event.headers,
                 cookies: Vec::new(),
@@ -145,6 +206,7 @@ pub(crate) fn into_request(
 struct Parts {
     method: Method,
     path: String,
+    path_form: PathForm,
     raw_query: String,
     headers: HeaderMap,
     cookies: Vec<String>,
@@ -178,10 +240,17 @@ impl Parts {
         // parse as an authority or a full URL (`http://other.host/x`), giving the handler
         // a request for another host; as a path it is only a path.
         let slash = if self.path.starts_with('/') { "" } else { "/" };
+        // A decoded path is not a URI path (`/files/my doc.pdf`, `/a%b`, `/q?x` with the
+        // `?` inside a segment): it is encoded again, so that the handler sees the path as
+        // the client sent it, and decoding it gives back the integration's path.
+        let path = match self.path_form {
+            PathForm::Decoded => utf8_percent_encode(&self.path, DECODED_PATH_SAFE),
+            PathForm::AsSent => utf8_percent_encode(&self.path, NEVER_IN_PATH),
+        };
         let uri = if self.raw_query.is_empty() {
-            format!("{slash}{}", self.path)
+            format!("{slash}{path}")
         } else {
-            format!("{slash}{}?{}", self.path, self.raw_query)
+            format!("{slash}{path}?{}", self.raw_query)
         };
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = self.method;
@@ -223,7 +292,11 @@ fn join_query(query: &QueryMap, encode: bool) -> String {
                 utf8_percent_encode(key, QUERY_SAFE),
                 utf8_percent_encode(value, QUERY_SAFE)
             ),
-            false => format!("{key}={value}"),
+            false => format!(
+                "{}={}",
+                utf8_percent_encode(key, NEVER_IN_URI),
+                utf8_percent_encode(value, NEVER_IN_URI)
+            ),
         })
         .collect::<Vec<_>>()
         .join("&")

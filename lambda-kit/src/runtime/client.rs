@@ -2,6 +2,7 @@
 //! bounded backoff when it drops, and no timeout on any call (the environment may be
 //! frozen for minutes while a `/next` is outstanding).
 
+use std::convert::Infallible;
 use std::error::Error as StdError;
 
 use bytes::Bytes;
@@ -10,9 +11,9 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 
 use super::backoff::Backoff;
 use super::endpoint::{AnswerPath, Endpoint};
-use super::invocation::name;
+use super::invocation::{UnreadableInvocation, name, unreadable_invocation};
 use super::streaming::{StreamFrames, Streamed};
-use super::wire::{Answer, Connection, RequestHead};
+use super::wire::{Answer, Connection, Idle, RequestHead};
 use crate::error::ErrorBody;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -129,7 +130,11 @@ impl ApiClient {
     }
 
     /// `GET /runtime/invocation/next`: waits, without a timeout, for the next event.
-    pub(crate) async fn next(&mut self) -> Result<Answer, ApiError> {
+    ///
+    /// An answer that names its invocation but cannot be read to its end (cut short,
+    /// malformed, too large) comes back as the inner `Err`, so that the invocation can
+    /// still be answered; one that names none is dropped and the poll made again.
+    pub(crate) async fn next(&mut self) -> Result<Result<Answer, UnreadableInvocation>, ApiError> {
         let request = ApiRequest {
             method: Method::GET,
             path: &[self.endpoint.next()],
@@ -137,7 +142,13 @@ impl ApiClient {
             error_type: None,
             body: Bytes::new(),
         };
-        send(&mut self.connection, &self.endpoint, &request).await
+        send(
+            &mut self.connection,
+            &self.endpoint,
+            &request,
+            |head, failure| unreadable_invocation(head, failure),
+        )
+        .await
     }
 
     /// `POST /runtime/invocation/{id}/response` with the encoded response.
@@ -149,7 +160,7 @@ impl ApiClient {
     ) -> Result<Answer, ApiError> {
         let path = path.response();
         let request = ApiRequest::post(&path, invocation_id, None, body);
-        send(&mut self.connection, &self.endpoint, &request).await
+        send_post(&mut self.connection, &self.endpoint, &request).await
     }
 
     /// `POST /runtime/invocation/{id}/response` in streaming mode: the body is sent as it is
@@ -216,11 +227,17 @@ impl ApiClient {
             Some(&error.error_type),
             encode_error(error),
         );
-        send(&mut self.connection, &self.endpoint, &request).await
+        send_post(&mut self.connection, &self.endpoint, &request).await
     }
 
     /// Where the invocation `request_id` is answered.
     pub(crate) fn answer_path(&self, request_id: &str) -> AnswerPath {
+        self.endpoint.answer_path(request_id.as_bytes())
+    }
+
+    /// Where the invocation whose request id is these raw bytes (not necessarily UTF-8)
+    /// is answered.
+    pub(crate) fn answer_path_of_raw_id(&self, request_id: &[u8]) -> AnswerPath {
         self.endpoint.answer_path(request_id)
     }
 
@@ -229,22 +246,38 @@ impl ApiClient {
         let path = self.endpoint.init_error();
         let path = [path.as_str()];
         let request = ApiRequest::post(&path, None, Some(&error.error_type), encode_error(error));
-        send(&mut self.connection, &self.endpoint, &request).await
+        send_post(&mut self.connection, &self.endpoint, &request).await
     }
+}
+
+/// [`send`] for a post: nothing is salvaged from an answer that cannot be read.
+async fn send_post(
+    slot: &mut Option<Connection>,
+    endpoint: &Endpoint,
+    request: &ApiRequest<'_>,
+) -> Result<Answer, ApiError> {
+    let Ok(answer) = send(slot, endpoint, request, |_, _| None::<Infallible>).await?;
+    Ok(answer)
 }
 
 /// Sends `request` on the connection in `slot`, reconnecting and resending on transport
 /// failures. (Free functions over the client's two parts, so that a request can borrow its
 /// path from the endpoint.)
 ///
+/// When an answer fails part way, `salvage` is shown what arrived of its head; what it
+/// returns ends the exchange (as the inner `Err`) instead of a resend.
+///
 /// Resending a post whose first copy did arrive is harmless: the API answers the
-/// duplicate with 400, which the caller logs.
-async fn send(
+/// duplicate with 400, which the caller logs. So is resending a post answered with a 5xx
+/// other than 500 (a proxy's 502 or 503, say): once, on a fresh connection.
+async fn send<T>(
     slot: &mut Option<Connection>,
     endpoint: &Endpoint,
     request: &ApiRequest<'_>,
-) -> Result<Answer, ApiError> {
+    salvage: impl Fn(&[u8], &BoxError) -> Option<T>,
+) -> Result<Result<Answer, T>, ApiError> {
     let mut backoff = Backoff::default();
+    let mut resent_after_5xx = false;
     loop {
         match try_send(slot, endpoint, request).await {
             Ok(response) if response.status == StatusCode::INTERNAL_SERVER_ERROR => {
@@ -254,9 +287,30 @@ async fn send(
                     body: String::from_utf8_lossy(&response.body).into_owned(),
                 });
             }
-            Ok(response) => return Ok(response),
-            Err(source) => {
+            Ok(response)
+                if response.status.is_server_error()
+                    && request.method == Method::POST
+                    && !resent_after_5xx =>
+            {
+                resent_after_5xx = true;
                 *slot = None;
+                tracing::warn!(
+                    status = response.status.as_u16(),
+                    body = %String::from_utf8_lossy(&response.body),
+                    path = request.path.concat(),
+                    "the Runtime API answered a post with a server error; sending it once more on a new connection"
+                );
+            }
+            Ok(response) => return Ok(Ok(response)),
+            Err(source) => {
+                let salvaged = slot
+                    .as_ref()
+                    .and_then(Connection::failed_head)
+                    .and_then(|head| salvage(head, &source));
+                *slot = None;
+                if let Some(salvaged) = salvaged {
+                    return Ok(Err(salvaged));
+                }
                 let Some(delay) = backoff.next_delay() else {
                     return Err(ApiError::Unreachable {
                         authority: endpoint.authority().to_owned(),
@@ -306,8 +360,18 @@ async fn connection_to<'a>(
     slot: &'a mut Option<Connection>,
     endpoint: &Endpoint,
 ) -> Result<&'a mut Connection, BoxError> {
-    if slot.as_ref().is_some_and(|open| !open.is_reusable()) {
-        *slot = None;
+    match slot.as_ref().map(Connection::idle_state) {
+        None | Some(Idle::Quiet) => {}
+        Some(Idle::StrayBytes) => {
+            tracing::warn!(
+                "the Runtime API sent bytes that no request asked for; they are dropped with \
+                 the connection, and a new one carries the next request"
+            );
+            *slot = None;
+        }
+        // A keep-alive connection the API closed while idle, or one spent by its last
+        // answer: nothing to report.
+        Some(Idle::Closed | Idle::Spent) => *slot = None,
     }
     match slot {
         Some(open) => Ok(open),

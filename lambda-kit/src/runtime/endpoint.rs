@@ -5,7 +5,7 @@
 //! the prefix is kept and the API version path is appended to it.
 
 use http::Uri;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode, utf8_percent_encode};
 
 /// Every byte outside `A-Z a-z 0-9 - _ ~` is percent-encoded in a request id, so an id can
 /// never add path segments (`/`), dot segments (`.`), a query (`?`) or a fragment (`#`).
@@ -77,13 +77,16 @@ impl Endpoint {
     }
 
     /// Where the invocation `request_id` is answered.
-    pub(crate) fn answer_path(&self, request_id: &str) -> AnswerPath {
+    ///
+    /// The id is taken as bytes: every byte outside the safe set is percent-encoded, so an
+    /// id that is not UTF-8 still goes back exactly as it came.
+    pub(crate) fn answer_path(&self, request_id: &[u8]) -> AnswerPath {
         const INVOCATION: &str = "/2018-06-01/runtime/invocation/";
         let mut base =
             String::with_capacity(self.prefix.len() + INVOCATION.len() + request_id.len() + 1);
         base.push_str(&self.prefix);
         base.push_str(INVOCATION);
-        base.extend(utf8_percent_encode(request_id, REQUEST_ID_SAFE));
+        base.extend(percent_encode(request_id, REQUEST_ID_SAFE));
         base.push('/');
         AnswerPath { base }
     }
@@ -144,7 +147,7 @@ mod tests {
         assert_eq!(endpoint.authority(), "127.0.0.1:9000");
         assert_eq!(endpoint.next(), "/.rt/_/2018-06-01/runtime/invocation/next");
         assert_eq!(
-            endpoint.answer_path("abc").response().concat(),
+            endpoint.answer_path(b"abc").response().concat(),
             "/.rt/_/2018-06-01/runtime/invocation/abc/response"
         );
         assert_eq!(
@@ -175,13 +178,13 @@ mod tests {
         let endpoint = Endpoint::parse("127.0.0.1:9001").expect("valid");
         assert_eq!(
             endpoint
-                .answer_path("abc/../../init/error")
+                .answer_path(b"abc/../../init/error")
                 .error()
                 .concat(),
             "/2018-06-01/runtime/invocation/abc%2F%2E%2E%2F%2E%2E%2Finit%2Ferror/error"
         );
         assert_eq!(
-            endpoint.answer_path("..").response().concat(),
+            endpoint.answer_path(b"..").response().concat(),
             "/2018-06-01/runtime/invocation/%2E%2E/response"
         );
         assert_eq!(encode_request_id("a?b#c d"), "a%3Fb%23c%20d");
@@ -196,7 +199,7 @@ mod tests {
             proptest::prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_~%".contains(&b)), "{encoded}");
             proptest::prop_assert!(encoded != "." && encoded != "..");
             let endpoint = Endpoint::parse("127.0.0.1:9001").expect("valid");
-            let path = endpoint.answer_path(&id).response().concat();
+            let path = endpoint.answer_path(id.as_bytes()).response().concat();
             proptest::prop_assert!(path.starts_with("/2018-06-01/runtime/invocation/"));
             proptest::prop_assert!(path.ends_with("/response"));
             proptest::prop_assert_eq!(path.matches('/').count(), 5);

@@ -70,6 +70,56 @@ const PLAUSIBLE_DEADLINE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 #[error("the Runtime API sent an invocation without a usable Lambda-Runtime-Aws-Request-Id header")]
 pub(crate) struct MissingRequestId;
 
+/// A `/next` answer that named its invocation but could not be used: it is answered with
+/// an error instead of being run (or lost).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnreadableInvocation {
+    /// The request id exactly as it arrived (it need not be UTF-8).
+    pub(crate) request_id: Vec<u8>,
+    /// The per-invoke nonce to echo, if it could be read.
+    pub(crate) invocation_id: Option<String>,
+    /// What was wrong, for the error message.
+    pub(crate) reason: String,
+}
+
+/// The invocation a `/next` answer that failed part way belongs to, read from what
+/// arrived of its head: only a `200` answer with a complete request id line names one.
+pub(crate) fn unreadable_invocation(
+    head: &[u8],
+    failure: &dyn std::fmt::Display,
+) -> Option<UnreadableInvocation> {
+    let status_ok =
+        head.starts_with(b"HTTP/1.") && head.get(8..13).is_some_and(|status| status == b" 200 ");
+    if !status_ok {
+        return None;
+    }
+    Some(UnreadableInvocation {
+        request_id: raw_header(head, header::REQUEST_ID)?.to_vec(),
+        invocation_id: raw_header(head, header::INVOCATION_ID)
+            .and_then(|value| std::str::from_utf8(value).ok())
+            .map(str::to_owned),
+        reason: failure.to_string(),
+    })
+}
+
+/// The trimmed, non-empty value of the first complete line `name: value` of a raw head,
+/// read line by line without a parser, so that it is found in heads a parser refuses
+/// (too many headers, a line without a colon).
+fn raw_header<'a>(head: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    let complete = &head[..head.iter().rposition(|&byte| byte == b'\n')?];
+    complete
+        .split(|&byte| byte == b'\n')
+        .skip(1)
+        .find_map(|line| {
+            let colon = line.iter().position(|&byte| byte == b':')?;
+            let (field, value) = line.split_at(colon);
+            if !field.eq_ignore_ascii_case(name.as_bytes()) {
+                return None;
+            }
+            Some(value[1..].trim_ascii()).filter(|value| !value.is_empty())
+        })
+}
+
 /// Headers that can be looked up by name: the runtime's own answers, or an `http::HeaderMap`.
 pub(crate) trait HeaderLookup {
     /// The first value of `name`.
@@ -268,6 +318,29 @@ mod tests {
         );
         assert_eq!(context.tenant_id(), Some("tenant-9"));
         assert_eq!(context.invocation_id(), Some("nonce-1"));
+    }
+
+    #[test]
+    fn an_unreadable_answer_is_named_by_its_request_id_line() {
+        let found = unreadable_invocation(
+            b"HTTP/1.1 200 OK\r\nX-A: 1\r\nno colon here\r\nLambda-Runtime-Aws-Request-Id:  r-\xff \r\n\
+              Lambda-Runtime-Invocation-Id: n1\r\nContent-Len",
+            &"cut short",
+        )
+        .expect("named");
+        assert_eq!(found.request_id, b"r-\xff");
+        assert_eq!(found.invocation_id.as_deref(), Some("n1"));
+        assert_eq!(found.reason, "cut short");
+        // Not a 200, a request id line still arriving, or none at all: nothing to answer.
+        for head in [
+            &b"HTTP/1.1 403 Forbidden\r\nLambda-Runtime-Aws-Request-Id: r\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r",
+            b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id:   \r\n",
+            b"HTTP/1.1 200 OK\r\nX: y\r\n\r\n",
+            b"HTTP/1.1 20",
+        ] {
+            assert_eq!(unreadable_invocation(head, &"x"), None, "{head:?}");
+        }
     }
 
     #[test]

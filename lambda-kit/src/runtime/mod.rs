@@ -18,8 +18,8 @@ pub(crate) mod wire;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -34,7 +34,7 @@ pub use invocation::header;
 use self::backoff::Backoff;
 use self::client::ApiClient;
 use self::endpoint::{AnswerPath, Endpoint};
-use self::invocation::context_from_headers;
+use self::invocation::{UnreadableInvocation, context_from_headers, name};
 use self::streaming::{FunctionResponse, IntoFunctionResponse};
 use crate::config::{Config, ConfigError};
 use crate::context::Context;
@@ -47,6 +47,11 @@ use crate::panic::guarded;
 
 /// The largest buffered response Lambda accepts: 6 MiB plus 100 bytes.
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024 + 100;
+
+/// The largest event the Runtime API hands out: Lambda's 6 MB limit on a synchronous
+/// request, counted as Lambda counts it (6 MiB plus 100 bytes). A `/next` answer with a
+/// larger body is answered with a `Runtime.InvalidEvent` error, unread.
+pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024 + 100;
 
 /// Runs a handler: against the Runtime API inside Lambda, or once from the command line
 /// outside it.
@@ -292,6 +297,12 @@ struct Shared {
     /// Sequential mode sets `_X_AMZN_TRACE_ID`; with concurrent invocations one process-wide
     /// variable cannot name them all, so the trace id lives only on each `Context`.
     sets_trace_env: bool,
+    /// With several workers: turns `true` when one of them met a fatal error, so that the
+    /// others stop polling (an invocation they hold still runs to its answer).
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// With several workers: the latest deadline (epoch ms) of any invocation handed out,
+    /// which bounds how long in-flight invocations are waited for after a fatal error.
+    latest_deadline_ms: AtomicU64,
 }
 
 /// The loop: one invocation at a time, until a fatal API error.
@@ -318,6 +329,8 @@ where
         metrics: Arc::new(metrics),
         warm: AtomicBool::new(false),
         sets_trace_env: true,
+        stop: None,
+        latest_deadline_ms: AtomicU64::new(0),
     };
     worker(service, client, &shared).await
 }
@@ -338,11 +351,14 @@ where
     R: IntoFunctionResponse + Send + 'static,
 {
     let workers = config.max_concurrency();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared {
         config,
         metrics: Arc::new(metrics),
         warm: AtomicBool::new(false),
         sets_trace_env: false,
+        stop: Some(stopped),
+        latest_deadline_ms: AtomicU64::new(0),
     });
     let mut running = tokio::task::JoinSet::new();
     for _ in 0..workers {
@@ -355,8 +371,25 @@ where
     }
     while let Some(finished) = running.join_next().await {
         match finished {
-            // A worker only returns for a fatal error (a broken environment): stop them all.
-            Ok(result) => return result,
+            // A worker returns an error only when the environment is broken: the others stop
+            // polling, and the invocations they hold are answered before the process ends,
+            // waited for until the latest of their deadlines.
+            Ok(Err(fatal)) => {
+                stop.send_replace(true);
+                let waited = tokio::time::timeout_at(
+                    instant_of(shared.latest_deadline_ms.load(Ordering::Relaxed)),
+                    async { while running.join_next().await.is_some() {} },
+                )
+                .await;
+                if waited.is_err() {
+                    tracing::error!(
+                        "invocations still running at their deadline are abandoned; exiting"
+                    );
+                }
+                return Err(fatal);
+            }
+            // Only a stopped worker returns without an error.
+            Ok(Ok(())) => {}
             Err(join_error) => {
                 tracing::error!(%join_error, "a runtime worker stopped; the others go on");
             }
@@ -366,6 +399,13 @@ where
         "Runtime.NoWorkers",
         "every runtime worker stopped",
     ))
+}
+
+/// The tokio instant of an epoch-milliseconds time (now, if it is past).
+fn instant_of(epoch_ms: u64) -> tokio::time::Instant {
+    let at = UNIX_EPOCH + std::time::Duration::from_millis(epoch_ms);
+    let ahead = at.duration_since(SystemTime::now()).unwrap_or_default();
+    tokio::time::Instant::now() + ahead
 }
 
 /// Polls, invokes and answers, one invocation at a time, until a fatal API error.
@@ -381,9 +421,36 @@ where
 {
     let mut trace_env = TraceEnv::from_env();
     loop {
-        let Some((context, payload)) = next_invocation(&mut client, &shared.config).await? else {
-            continue;
+        let polled = match &shared.stop {
+            None => next_invocation(&mut client, &shared.config).await?,
+            Some(stop) => {
+                let mut stop = stop.clone();
+                tokio::select! {
+                    // An invocation that did arrive is answered, even if the stop came too.
+                    biased;
+                    polled = next_invocation(&mut client, &shared.config) => polled?,
+                    _ = stop.wait_for(|stopping| *stopping) => return Ok(()),
+                }
+            }
         };
+        let (context, payload) = match polled {
+            Polled::Invocation(context, payload) => (context, payload),
+            Polled::Unreadable(unreadable) => {
+                answer_unreadable(&mut client, &shared.config, unreadable).await?;
+                continue;
+            }
+        };
+        if shared.stop.is_some() {
+            let deadline_ms = context
+                .deadline()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |since| {
+                    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+                });
+            shared
+                .latest_deadline_ms
+                .fetch_max(deadline_ms, Ordering::Relaxed);
+        }
         if shared.sets_trace_env {
             trace_env.follow(context.xray_trace_id());
         }
@@ -433,23 +500,45 @@ fn trace_root(header: &str) -> &str {
         .unwrap_or(header)
 }
 
-/// Polls until the API hands out an invocation. `Ok(None)` means it handed out one that
-/// cannot be answered (no request id); the caller polls again.
-async fn next_invocation(
-    client: &mut ApiClient,
-    config: &Arc<Config>,
-) -> Result<Option<(Context, Bytes)>, ApiError> {
+/// What a poll of `/next` brought.
+enum Polled {
+    /// An invocation to run.
+    Invocation(Context, Bytes),
+    /// An invocation that cannot be run but can still be answered, with an error.
+    Unreadable(UnreadableInvocation),
+}
+
+/// Polls until the API hands out an invocation that can be answered. One without any
+/// request id cannot be: it is logged, and the poll made again.
+async fn next_invocation(client: &mut ApiClient, config: &Arc<Config>) -> Result<Polled, ApiError> {
     let mut backoff = Backoff::default();
     loop {
-        let response = client.next().await?;
+        let response = match client.next().await? {
+            Ok(response) => response,
+            Err(unreadable) => return Ok(Polled::Unreadable(unreadable)),
+        };
         if response.status == StatusCode::OK {
-            return match context_from_headers(&response.headers, config, SystemTime::now()) {
-                Ok(context) => Ok(Some((context, response.body))),
+            match context_from_headers(&response.headers, config, SystemTime::now()) {
+                Ok(context) => return Ok(Polled::Invocation(context, response.body)),
+                // A request id that is there but not text still names the invocation.
+                Err(_) if raw_request_id(&response).is_some() => {
+                    let request_id = raw_request_id(&response).unwrap_or_default().to_vec();
+                    return Ok(Polled::Unreadable(UnreadableInvocation {
+                        request_id,
+                        invocation_id: response
+                            .headers
+                            .get(name::INVOCATION_ID.as_str())
+                            .and_then(|value| std::str::from_utf8(value).ok())
+                            .map(str::to_owned),
+                        reason: "its Lambda-Runtime-Aws-Request-Id header is not UTF-8 text"
+                            .to_owned(),
+                    }));
+                }
                 Err(missing) => {
                     tracing::error!("{missing}; it cannot be answered, so Lambda will time it out");
-                    Ok(None)
+                    continue;
                 }
-            };
+            }
         }
         let status = response.status;
         let body = String::from_utf8_lossy(&response.body).into_owned();
@@ -470,6 +559,45 @@ async fn next_invocation(
     }
 }
 
+/// The request id of a `/next` answer as raw bytes, trimmed, if it has a non-empty one.
+fn raw_request_id(response: &wire::Answer) -> Option<&[u8]> {
+    response
+        .headers
+        .get(name::REQUEST_ID.as_str())
+        .map(<[u8]>::trim_ascii)
+        .filter(|id| !id.is_empty())
+}
+
+/// Answers an invocation that could not be read with a `Runtime.InvalidEvent` error, so
+/// that its caller sees a failure at once instead of a timeout. The handler does not run.
+async fn answer_unreadable(
+    client: &mut ApiClient,
+    config: &Arc<Config>,
+    unreadable: UnreadableInvocation,
+) -> Result<(), ApiError> {
+    let error = Error::new(
+        error_type::INVALID_EVENT,
+        format!(
+            "the Runtime API's answer to /next could not be read, so the function did not run: {}",
+            unreadable.reason
+        ),
+    );
+    let context = Context::builder()
+        .request_id(String::from_utf8_lossy(&unreadable.request_id).as_ref())
+        .config(Arc::clone(config))
+        .deadline_unknown_from(SystemTime::now())
+        .build();
+    invocation_span(&context, false).in_scope(|| log_failure(&error));
+    let path = client.answer_path_of_raw_id(&unreadable.request_id);
+    let response = client
+        .post_error(&path, unreadable.invocation_id.as_deref(), &error.to_body())
+        .await?;
+    if !response.status.is_success() {
+        log_refusal("error", response.status, &response.body);
+    }
+    Ok(())
+}
+
 /// Posts the outcome of one invocation so that it ends in exactly one accepted answer.
 async fn answer(
     client: &mut ApiClient,
@@ -481,7 +609,7 @@ async fn answer(
         Ok(FunctionResponse::Streamed(streamed)) => {
             // Boxed: the streaming future is large, and unboxed it would grow the future of
             // every invocation, which is moved once per invocation.
-            return match Box::pin(client.post_streaming(
+            match Box::pin(client.post_streaming(
                 path,
                 invocation_id,
                 streamed,
@@ -489,18 +617,27 @@ async fn answer(
             ))
             .await
             {
-                Ok(response) if response.status.is_success() => Ok(()),
+                Ok(response) if response.status.is_success() => return Ok(()),
+                // Over the streaming limit, or cut off: the API may still take an error post
+                // for the invocation (if not, its refusal is logged), and the caller then
+                // sees why the stream ended.
+                Ok(response) if response.status == StatusCode::PAYLOAD_TOO_LARGE => Error::new(
+                    error_type::RESPONSE_TOO_LARGE,
+                    format!(
+                        "the Runtime API refused the streamed response as too large: {}",
+                        String::from_utf8_lossy(&response.body)
+                    ),
+                ),
                 Ok(response) => {
                     log_refusal("streamed response", response.status, &response.body);
-                    Ok(())
+                    return Ok(());
                 }
-                // Part of the body may have been sent: an error post would be refused now.
-                Err(error @ ApiError::StreamInterrupted { .. }) => {
-                    tracing::warn!(%error, "the streamed response was cut short");
-                    Ok(())
-                }
-                Err(fatal) => Err(fatal),
-            };
+                Err(ApiError::StreamInterrupted { source }) => Error::new(
+                    error_type::STREAM_INTERRUPTED,
+                    format!("sending the streamed response failed part way: {source}"),
+                ),
+                Err(fatal) => return Err(fatal),
+            }
         }
         Ok(FunctionResponse::Buffered(body)) if body.len() > MAX_RESPONSE_BYTES => {
             response_too_large(body.len(), None)

@@ -21,8 +21,11 @@ use tokio::net::TcpStream;
 
 /// The most header lines an answer may have.
 const MAX_HEADERS: usize = 64;
-/// The largest answer head (status line and headers) accepted.
+/// The largest answer head (status line and headers) accepted, however it arrives.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// The largest answer body accepted: the largest event Lambda hands out (its 6 MB request
+/// limit, as RAPID counts it). Framing (chunk sizes, trailers) is bounded on its own.
+pub(crate) const MAX_BODY_BYTES: usize = crate::runtime::MAX_EVENT_BYTES;
 /// How much room the buffer grows by at least.
 const READ_SIZE: usize = 16 * 1024;
 /// The free room below which the buffer grows before reading a head, a chunk-size line or
@@ -48,6 +51,11 @@ pub(crate) enum WireError {
     /// The answer is not valid HTTP/1.1.
     #[error("the Runtime API sent an answer that is not valid HTTP/1.1: {0}")]
     Malformed(String),
+    /// The answer's body is larger than any answer the API may send.
+    #[error(
+        "the Runtime API sent an answer whose body is over {MAX_BODY_BYTES} bytes, the largest event Lambda hands out"
+    )]
+    TooLarge,
 }
 
 /// `User-Agent`: Lambda reads its first token as the runtime's name and release.
@@ -120,8 +128,25 @@ pub(crate) struct Connection<S = TcpStream> {
     read: BytesMut,
     /// The request being written; kept between requests for its capacity.
     write: Vec<u8>,
-    /// An exchange failed part way, or the peer said it closes: no further request.
+    /// An exchange failed part way, the peer said it closes, or bytes came after an
+    /// answer: no further request.
     spent: bool,
+    /// The head of the answer that could not be read to its end (parsed or not), so that
+    /// the caller can still find out which invocation it was.
+    failed_head: Option<Bytes>,
+}
+
+/// What the peer of an idle connection did since its last answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idle {
+    /// Nothing: the connection can carry the next request.
+    Quiet,
+    /// It closed the connection (an idle keep-alive connection timed out, say).
+    Closed,
+    /// It sent bytes that no request asked for; they must never be read as the next answer.
+    StrayBytes,
+    /// The connection failed, an answer said it closes, or an exchange did not finish.
+    Spent,
 }
 
 impl Connection {
@@ -131,6 +156,33 @@ impl Connection {
         // Every request is one write already; waiting for more to send only adds latency.
         stream.set_nodelay(true)?;
         Ok(Connection::over(stream, authority))
+    }
+
+    /// Whether another request may be sent on this connection: see [`Idle`].
+    ///
+    /// The Runtime API answers one request at a time, so between an answer and the next
+    /// request the socket must be silent. One non-blocking peek at it (one system call)
+    /// tells a quiet connection from one the peer closed or wrote to since: a stray answer
+    /// would otherwise be read as the answer to the next request, and every answer after
+    /// it would be one request late.
+    pub(crate) fn idle_state(&self) -> Idle {
+        if self.spent {
+            return Idle::Spent;
+        }
+        let mut probe = [MaybeUninit::uninit(); 1];
+        match socket2::SockRef::from(&self.stream).peek(&mut probe) {
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => Idle::Quiet,
+            Ok(0) => Idle::Closed,
+            Ok(_) => Idle::StrayBytes,
+            Err(_) => Idle::Closed,
+        }
+    }
+
+    /// Whether the answers so far leave the connection open for another request (whatever
+    /// the peer did since).
+    #[cfg(test)]
+    fn is_kept_alive(&self) -> bool {
+        !self.spent
     }
 }
 
@@ -142,12 +194,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             read: BytesMut::with_capacity(READ_SIZE),
             write: Vec::with_capacity(1024),
             spent: false,
+            failed_head: None,
         }
     }
 
-    /// Whether another request may be sent on this connection.
-    pub(crate) fn is_reusable(&self) -> bool {
-        !self.spent
+    /// The raw head of the answer that could not be read to its end, if the last exchange
+    /// failed after (some of) a head arrived.
+    pub(crate) fn failed_head(&self) -> Option<&[u8]> {
+        self.failed_head.as_deref()
     }
 
     /// Sends a request with a whole body and reads the whole answer.
@@ -157,6 +211,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         body: &[u8],
     ) -> Result<Answer, WireError> {
         self.spent = true;
+        self.failed_head = None;
         let framing = if body.is_empty() && head.method == Method::GET {
             None
         } else {
@@ -184,6 +239,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         F: Stream<Item = Result<Frame<Bytes>, E>> + Unpin,
     {
         self.spent = true;
+        self.failed_head = None;
         self.put_head(head, Some(BodyFraming::Chunked));
         self.stream.write_all(&self.write).await?;
         let mut trailers = None;
@@ -253,31 +309,59 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Reads one final answer (informational `1xx` answers are skipped).
     async fn read_answer(&mut self) -> Result<Answer, WireError> {
         loop {
-            let head = loop {
-                if let Some(head) = parse_head(&mut self.read)? {
-                    break head;
+            let head = match self.read_head().await {
+                Ok(head) => head,
+                Err(error) => {
+                    let end = head_end(&self.read).unwrap_or(self.read.len());
+                    self.failed_head = Some(Bytes::copy_from_slice(
+                        &self.read[..end.min(MAX_HEAD_BYTES)],
+                    ));
+                    return Err(error);
                 }
-                if self.read.len() > MAX_HEAD_BYTES {
-                    return Err(malformed("the answer's head is over 64 KiB"));
-                }
-                self.fill_or_closed(MIN_ROOM).await?;
             };
             if head.status.is_informational() {
                 continue;
             }
             let framing = head.framing;
-            let body = match framing {
-                AnswerFraming::Empty => Bytes::new(),
-                AnswerFraming::Length(length) => self.read_exact(length).await?,
-                AnswerFraming::Chunked => self.read_chunked().await?,
-                AnswerFraming::UntilClose => self.read_until_close().await?,
+            let body = match self.read_body(&framing).await {
+                Ok(body) => body,
+                Err(error) => {
+                    self.failed_head = Some(head.headers.head.clone());
+                    return Err(error);
+                }
             };
-            self.spent = !head.keep_alive || matches!(framing, AnswerFraming::UntilClose);
+            // Bytes past the end of the answer answer no request: the API never answers
+            // ahead. Whatever they are, the next answer could not be told from them.
+            self.spent = !head.keep_alive
+                || matches!(framing, AnswerFraming::UntilClose)
+                || !self.read.is_empty();
             return Ok(Answer {
                 status: head.status,
                 headers: head.headers,
                 body,
             });
+        }
+    }
+
+    async fn read_head(&mut self) -> Result<AnswerHead, WireError> {
+        loop {
+            if let Some(head) = parse_head(&mut self.read)? {
+                return Ok(head);
+            }
+            if self.read.len() > MAX_HEAD_BYTES {
+                return Err(head_too_large());
+            }
+            self.fill_or_closed(MIN_ROOM).await?;
+        }
+    }
+
+    async fn read_body(&mut self, framing: &AnswerFraming) -> Result<Bytes, WireError> {
+        match *framing {
+            AnswerFraming::Empty => Ok(Bytes::new()),
+            AnswerFraming::Length(length) if length > MAX_BODY_BYTES => Err(WireError::TooLarge),
+            AnswerFraming::Length(length) => self.read_exact(length).await,
+            AnswerFraming::Chunked => self.read_chunked().await,
+            AnswerFraming::UntilClose => self.read_until_close().await,
         }
     }
 
@@ -307,7 +391,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 self.skip_trailers().await?;
                 return Ok(body.freeze());
             }
-            let size = usize::try_from(size).map_err(|_| malformed("a chunk is too large"))?;
+            let size = usize::try_from(size).map_err(|_| WireError::TooLarge)?;
+            if size > MAX_BODY_BYTES - body.len() {
+                return Err(WireError::TooLarge);
+            }
             let data = self.read_exact(size).await?;
             let end = self.read_exact(2).await?;
             if end.as_ref() != b"\r\n" {
@@ -334,7 +421,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 
     async fn read_until_close(&mut self) -> Result<Bytes, WireError> {
-        while self.fill(MIN_ROOM).await? > 0 {}
+        while self.fill(MIN_ROOM).await? > 0 {
+            if self.read.len() > MAX_BODY_BYTES {
+                return Err(WireError::TooLarge);
+            }
+        }
         Ok(self.read.split().freeze())
     }
 
@@ -494,6 +585,11 @@ fn parse_head(buffer: &mut BytesMut) -> Result<Option<AnswerHead>, WireError> {
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(error) => return Err(malformed(&error.to_string())),
     };
+    // Checked here too: a head that arrived in one read is complete before the check
+    // between reads ever sees it.
+    if length > MAX_HEAD_BYTES {
+        return Err(head_too_large());
+    }
     let status = parsed
         .code
         .and_then(|code| StatusCode::from_u16(code).ok())
@@ -532,6 +628,18 @@ fn parse_length(text: &str) -> Result<usize, WireError> {
 
 fn malformed(what: &str) -> WireError {
     WireError::Malformed(what.to_owned())
+}
+
+fn head_too_large() -> WireError {
+    malformed("the answer's head is over 64 KiB")
+}
+
+/// Where the head at the start of `buffer` ends (after its blank line), if it does.
+fn head_end(buffer: &[u8]) -> Option<usize> {
+    buffer
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .map(|at| at + 4)
 }
 
 fn put_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
@@ -642,7 +750,7 @@ mod tests {
             first.headers.get("lambda-runtime-aws-request-id"),
             Some(&b"r1"[..])
         );
-        assert!(connection.is_reusable());
+        assert!(connection.is_kept_alive());
         let json = HeaderValue::from_static("application/json");
         let post = RequestHead {
             method: &Method::POST,
@@ -676,14 +784,14 @@ mod tests {
         )
         .await;
         assert_eq!(outcome.expect("answer").body.as_ref(), b"abcdefg");
-        assert!(connection.is_reusable());
+        assert!(connection.is_kept_alive());
     }
 
     #[tokio::test]
     async fn an_answer_without_a_length_runs_until_the_connection_closes() {
         let (outcome, connection) = exchange_with(b"HTTP/1.1 200 OK\r\n\r\nuntil the end").await;
         assert_eq!(outcome.expect("answer").body.as_ref(), b"until the end");
-        assert!(!connection.is_reusable());
+        assert!(!connection.is_kept_alive());
     }
 
     #[tokio::test]
@@ -692,11 +800,11 @@ mod tests {
             exchange_with(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
                 .await;
         assert!(outcome.is_ok());
-        assert!(!connection.is_reusable());
+        assert!(!connection.is_kept_alive());
         let (outcome, connection) =
             exchange_with(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n").await;
         assert!(outcome.is_ok());
-        assert!(!connection.is_reusable());
+        assert!(!connection.is_kept_alive());
     }
 
     #[tokio::test]
@@ -706,7 +814,7 @@ mod tests {
         let answer = outcome.expect("answer");
         assert_eq!(answer.status, StatusCode::NO_CONTENT);
         assert!(answer.body.is_empty());
-        assert!(connection.is_reusable());
+        assert!(connection.is_kept_alive());
     }
 
     #[tokio::test]
@@ -714,7 +822,7 @@ mod tests {
         let (outcome, connection) =
             exchange_with(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort").await;
         assert!(matches!(outcome, Err(WireError::Closed)), "{outcome:?}");
-        assert!(!connection.is_reusable());
+        assert!(!connection.is_kept_alive());
         let (outcome, _) =
             exchange_with(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab").await;
         assert!(matches!(outcome, Err(WireError::Closed)), "{outcome:?}");
@@ -739,7 +847,7 @@ mod tests {
                 "{:?}: {outcome:?}",
                 String::from_utf8_lossy(case)
             );
-            assert!(!connection.is_reusable());
+            assert!(!connection.is_kept_alive());
         }
     }
 
@@ -793,6 +901,56 @@ mod tests {
                 "x".repeat(26)
             )
         );
+    }
+
+    #[tokio::test]
+    async fn bytes_after_an_answer_spend_the_connection() {
+        // In the same read as the answer.
+        let (outcome, connection) = exchange_with(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+        )
+        .await;
+        assert_eq!(outcome.expect("answer").body.as_ref(), b"ok");
+        assert!(!connection.is_kept_alive());
+        assert_eq!(connection.idle_state(), Idle::Spent);
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_tells_quiet_from_closed_and_stray_bytes() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        for (after, expected) in [
+            (None, Idle::Quiet),
+            (
+                Some(&b"HTTP/1.1 202 Accepted\r\n\r\n"[..]),
+                Idle::StrayBytes,
+            ),
+            (Some(&b""[..]), Idle::Closed),
+        ] {
+            let mut connection = Connection::open(&address).await.expect("connect");
+            let (mut server, _) = listener.accept().await.expect("accept");
+            let mut request = [0u8; 1024];
+            let head = get(&["/next"]);
+            let exchange = connection.exchange(&head, b"");
+            let serve = async {
+                let _ = server.read(&mut request).await.expect("read");
+                server.write_all(answer).await.expect("answer");
+            };
+            let (outcome, ()) = tokio::join!(exchange, serve);
+            outcome.expect("answer");
+            match after {
+                None => {}
+                Some(b"") => server.shutdown().await.expect("close"),
+                Some(bytes) => server.write_all(bytes).await.expect("stray"),
+            }
+            // The bytes (or the close) are on their way over loopback: wait until the
+            // socket is readable, so the check sees them.
+            if after.is_some() {
+                connection.stream.readable().await.expect("readable");
+            }
+            assert_eq!(connection.idle_state(), expected, "{after:?}");
+        }
     }
 
     #[test]

@@ -10,9 +10,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -29,6 +30,9 @@ use crate::error::ErrorBody;
 use crate::runtime::{MAX_RESPONSE_BYTES, header};
 
 /// Something to go wrong with the next request to a route.
+///
+/// The last three act on the connection's bytes, below HTTP: they are how a test checks
+/// what the runtime does with a Runtime API that misbehaves on the wire.
 #[derive(Debug, Clone)]
 pub enum Fault {
     /// Answer with this status and body instead of handling the request.
@@ -37,6 +41,16 @@ pub enum Fault {
     DropConnection,
     /// Wait this long, then handle the request normally.
     Delay(Duration),
+    /// Handle the request normally, then write these bytes on the same connection right
+    /// after the answer, as if the API had sent an answer no request asked for.
+    StrayBytesAfter(Bytes),
+    /// Handle the request normally, then close the connection without saying so (no
+    /// `Connection: close`), as a server does when an idle keep-alive connection times out.
+    CloseAfterAnswer,
+    /// Send exactly these bytes instead of the answer, then close the connection. On
+    /// `/next` the queued invocation is handed out first, so that the test can name its
+    /// request id in the bytes and the fake accepts an answer for it.
+    RawAnswer(Bytes),
 }
 
 /// An invocation to hand out: payload and `/next` headers.
@@ -104,6 +118,139 @@ struct Shared {
     changed: Notify,
 }
 
+/// What a connection's bytes should do after the answer being written, set by a fault.
+#[derive(Debug, Default)]
+enum AfterAnswer {
+    /// Nothing: plain HTTP.
+    #[default]
+    Nothing,
+    /// Write these bytes behind the answer.
+    Append(Bytes),
+    /// Close the connection behind the answer.
+    Close,
+    /// Throw the answer away, write these bytes and close.
+    Replace(Bytes),
+}
+
+/// A connection's stream with byte-level faults: the answer hyper writes can be followed
+/// by stray bytes, followed by a close, or replaced.
+struct FaultyStream {
+    /// `None` once the fault closed the connection.
+    stream: Option<tokio::net::TcpStream>,
+    plan: Arc<Mutex<AfterAnswer>>,
+    shared: Arc<Shared>,
+    /// Bytes of an `Append` or `Replace` still to write, and whether to close after them.
+    pending: Option<(Bytes, bool)>,
+    /// Whether the answer the plan follows has been written (hyper also flushes while it
+    /// waits for the service, before there is an answer).
+    answer_written: bool,
+}
+
+impl FaultyStream {
+    /// Writes what a fault added after the answer and closes if it says so; `Ready(Ok)`
+    /// once all of it is done.
+    fn poll_fault(&mut self, cx: &mut std::task::Context<'_>) -> Poll<std::io::Result<()>> {
+        use tokio::io::AsyncWrite;
+        if self.pending.is_none() {
+            if !self.answer_written {
+                return Poll::Ready(Ok(()));
+            }
+            self.answer_written = false;
+            let plan = std::mem::take(&mut *lock(&self.plan));
+            self.pending = match plan {
+                AfterAnswer::Nothing => return Poll::Ready(Ok(())),
+                AfterAnswer::Append(bytes) => Some((bytes, false)),
+                AfterAnswer::Close => Some((Bytes::new(), true)),
+                AfterAnswer::Replace(bytes) => Some((bytes, true)),
+            };
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()));
+        };
+        while let Some((bytes, _)) = self.pending.as_mut().filter(|(bytes, _)| !bytes.is_empty()) {
+            let written =
+                std::task::ready!(std::pin::Pin::new(&mut *stream).poll_write(cx, bytes))?;
+            bytes.advance(written);
+        }
+        std::task::ready!(std::pin::Pin::new(&mut *stream).poll_flush(cx))?;
+        if self.pending.take().is_some_and(|(_, close)| close) {
+            // Dropping the socket closes it at once; reads and writes see a closed stream.
+            self.stream = None;
+        }
+        self.shared.update(|state| state.wire_faults_done += 1);
+        Poll::Ready(Ok(()))
+    }
+
+    /// Notes that (part of) an answer is being written; whether it is to be thrown away.
+    fn writing_answer(&mut self) -> bool {
+        let plan = lock(&self.plan);
+        let replace = matches!(*plan, AfterAnswer::Replace(_));
+        let planned = !matches!(*plan, AfterAnswer::Nothing);
+        drop(plan);
+        self.answer_written |= planned;
+        replace
+    }
+}
+
+impl tokio::io::AsyncRead for FaultyStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.stream.as_mut() {
+            Some(stream) => std::pin::Pin::new(stream).poll_read(cx, buf),
+            // Closed by a fault: the end of the stream.
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for FaultyStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.writing_answer() {
+            // The answer hyper writes is replaced by the fault's bytes.
+            return Poll::Ready(Ok(buf.len()));
+        }
+        match self.stream.as_mut() {
+            Some(stream) => std::pin::Pin::new(stream).poll_write(cx, buf),
+            None => Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into())),
+        }
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        // hyper flushes once an answer is written: that is where a fault's bytes go.
+        std::task::ready!(self.poll_fault(cx))?;
+        match self.stream.as_mut() {
+            Some(stream) => std::pin::Pin::new(stream).poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.stream.as_mut() {
+            Some(stream) => std::pin::Pin::new(stream).poll_shutdown(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 struct State {
     queue: VecDeque<FakeInvocation>,
     handed_out: HashMap<String, Option<Answer>>,
@@ -111,6 +258,8 @@ struct State {
     calls: Vec<RecordedCall>,
     polls: usize,
     max_response_bytes: usize,
+    /// How many byte-level faults have been carried out to their end.
+    wire_faults_done: usize,
 }
 
 impl FakeInvocation {
@@ -179,6 +328,7 @@ impl FakeRuntimeApi {
                 calls: Vec::new(),
                 polls: 0,
                 max_response_bytes: MAX_RESPONSE_BYTES,
+                wire_faults_done: 0,
             }),
             changed: Notify::new(),
         });
@@ -306,6 +456,15 @@ impl FakeRuntimeApi {
             .await
     }
 
+    /// Waits until `count` byte-level faults ([`Fault::StrayBytesAfter`],
+    /// [`Fault::CloseAfterAnswer`], [`Fault::RawAnswer`]) have been carried out: their bytes
+    /// written, their connection closed.
+    pub async fn wait_for_wire_faults(&self, count: usize) {
+        self.shared
+            .wait_for(|state| (state.wire_faults_done >= count).then_some(()))
+            .await
+    }
+
     /// Waits until at least `count` `/next` requests have arrived.
     pub async fn wait_for_polls(&self, count: usize) {
         self.shared
@@ -362,9 +521,21 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        // As Lambda's API does (and so that a fault's bytes leave when they are written,
+        // not when Nagle's algorithm lets them).
+        let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         connections.spawn(async move {
-            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
+            let plan = Arc::new(Mutex::new(AfterAnswer::Nothing));
+            let stream = FaultyStream {
+                stream: Some(stream),
+                plan: Arc::clone(&plan),
+                shared: Arc::clone(&shared),
+                pending: None,
+                answer_written: false,
+            };
+            let service =
+                service_fn(move |request| handle(Arc::clone(&shared), Arc::clone(&plan), request));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
@@ -381,6 +552,7 @@ struct Dropped;
 
 async fn handle(
     shared: Arc<Shared>,
+    plan: Arc<Mutex<AfterAnswer>>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let (parts, body) = request.into_parts();
@@ -414,6 +586,9 @@ async fn handle(
             return Ok(reply(status, &text));
         }
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::StrayBytesAfter(bytes)) => *lock(&plan) = AfterAnswer::Append(bytes),
+        Some(Fault::CloseAfterAnswer) => *lock(&plan) = AfterAnswer::Close,
+        Some(Fault::RawAnswer(bytes)) => *lock(&plan) = AfterAnswer::Replace(bytes),
         None => {}
     }
     if route == Route::Next {
