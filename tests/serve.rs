@@ -24,7 +24,12 @@ struct Emulator {
 }
 
 async fn serve(program: &str, args: &[&str]) -> Emulator {
+    serve_with(program, args, &[]).await
+}
+
+async fn serve_with(program: &str, args: &[&str], vars: &[(&str, &str)]) -> Emulator {
     let mut process = Command::new(program)
+        .envs(vars.iter().copied())
         .arg("--serve")
         .arg("127.0.0.1:0")
         .args(args)
@@ -255,4 +260,99 @@ async fn an_init_error_is_the_answer_to_the_invocation_that_started_it() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["x-amz-function-error"], "Unhandled");
     assert_eq!(body["errorType"], "DatabaseUrlMissing");
+}
+
+/// Kills a process with SIGKILL.
+fn kill_9(pid: &Value) {
+    let status = std::process::Command::new("kill")
+        .arg("-9")
+        .arg(pid.to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn a_process_killed_while_idle_is_replaced_and_every_later_invocation_succeeds() {
+    let emulator = serve(probe(), &["--timeout", "30"]).await;
+    let (_, _, first) = emulator.invoke(json!({}).to_string(), &[]).await;
+    // The function now waits in /next; kill it there.
+    kill_9(&first["pid"]);
+    // The first invocation after the kill may still meet the dying process (and be
+    // answered Runtime.ExitError) or already a fresh one; every later one is served.
+    let (_, _, after_kill) = emulator.invoke(json!({"echo": 0}).to_string(), &[]).await;
+    if after_kill.get("errorType").is_some() {
+        assert_eq!(after_kill["errorType"], "Runtime.ExitError", "{after_kill}");
+    }
+    for n in 1..=3 {
+        let (status, headers, body) = emulator.invoke(json!({"echo": n}).to_string(), &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers.get("x-amz-function-error").is_none(), "{body}");
+        assert_eq!(body["echo"], n);
+        assert_ne!(body["pid"], first["pid"]);
+    }
+}
+
+#[tokio::test]
+async fn a_caller_that_disconnects_does_not_start_the_next_invocation_early() {
+    let mut emulator = serve(probe(), &["--timeout", "30"]).await;
+    // Sent by hand so that the connection can be dropped while the invocation runs.
+    let body = json!({"sleep_ms": 300}).to_string();
+    let mut abandoned = TcpStream::connect(&emulator.address)
+        .await
+        .expect("connects");
+    let request = format!(
+        "POST {INVOKE} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\n\r\n{body}",
+        emulator.address,
+        body.len()
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut abandoned, request.as_bytes())
+        .await
+        .expect("sent");
+    let started = emulator.lines_until("START RequestId").await;
+    let first_id = started
+        .last()
+        .and_then(|line| line.split_whitespace().nth(2))
+        .expect("a request id")
+        .to_owned();
+    drop(abandoned);
+    let (status, headers, second) = emulator.invoke(json!({"echo": 2}).to_string(), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get("x-amz-function-error").is_none(), "{second}");
+    // The abandoned invocation ran to its end before the next one started.
+    let lines = emulator.lines_until("REPORT RequestId").await;
+    let lines = [lines, emulator.lines_until("START RequestId").await].concat();
+    let report = lines
+        .iter()
+        .position(|line| line.starts_with(&format!("REPORT RequestId: {first_id}")))
+        .expect("the abandoned invocation is reported");
+    let next_start = lines
+        .iter()
+        .position(|line| line.starts_with("START RequestId"))
+        .expect("the next invocation starts");
+    assert!(report < next_start, "{lines:?}");
+}
+
+#[tokio::test]
+async fn max_concurrency_from_the_shell_does_not_reach_the_function() {
+    let emulator = serve_with(
+        probe(),
+        &["--timeout", "30"],
+        &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")],
+    )
+    .await;
+    let mut pids = std::collections::HashSet::new();
+    for n in 0..4 {
+        let (status, headers, body) = emulator.invoke(json!({"echo": n}).to_string(), &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers.get("x-amz-function-error").is_none(), "{body}");
+        assert_eq!(body["echo"], n);
+        assert_eq!(
+            body["maxConcurrency"],
+            Value::Null,
+            "the emulator controls the environment"
+        );
+        pids.insert(body["pid"].to_string());
+    }
+    assert_eq!(pids.len(), 1, "one process served them all");
 }

@@ -19,5 +19,6 @@ async fn probe(event: Value, ctx: Context) -> Result<Value, Error> {
         "clientCustom": ctx.client_context().map(|c| c.custom.clone()),
         "pid": std::process::id(),
         "echo": event["echo"],
+        "maxConcurrency": std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok(),
     }))
 }

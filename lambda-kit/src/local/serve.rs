@@ -64,8 +64,9 @@ struct Function {
 struct Shared {
     config: Config,
     runtime_api: SocketAddr,
-    /// Invocations waiting for the function's next poll.
-    to_function: Mutex<Option<mpsc::Receiver<Invocation>>>,
+    /// Invocations waiting for the function's next poll. A poll holds the lock while it
+    /// waits, so a poll whose connection dies (and whose future is dropped) gives it back.
+    to_function: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     sender: mpsc::Sender<Invocation>,
     /// Invocations handed to the function, by request id.
     in_flight: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
@@ -74,7 +75,9 @@ struct Shared {
     /// When the function first polled (for Init Duration).
     first_poll: Mutex<Option<Instant>>,
     /// One invocation at a time; tokio's mutex is fair, so invocations keep their order.
-    function: tokio::sync::Mutex<Option<Function>>,
+    /// The lock is held by a task of its own for the whole invocation, so a caller that
+    /// disconnects does not let the next invocation start while the function still runs.
+    function: Arc<tokio::sync::Mutex<Option<Function>>>,
 }
 
 /// Runs the emulator until the process is stopped; returns an exit code if it cannot start.
@@ -96,12 +99,12 @@ pub(crate) async fn run(options: &ServeOptions, config: &Config) -> i32 {
     let shared = Arc::new(Shared {
         config: config.clone(),
         runtime_api,
-        to_function: Mutex::new(Some(receiver)),
+        to_function: tokio::sync::Mutex::new(receiver),
         sender,
         in_flight: Mutex::new(HashMap::new()),
         init_error: Mutex::new(None),
         first_poll: Mutex::new(None),
-        function: tokio::sync::Mutex::new(None),
+        function: Arc::new(tokio::sync::Mutex::new(None)),
     });
     eprintln!(
         "lambda-kit: serving {} on http://{invoke_address} \
@@ -138,6 +141,8 @@ where
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        // Answers go out when they are written, as Lambda's own servers send them.
+        let _ = stream.set_nodelay(true);
         let handle = handle.clone();
         tokio::spawn(async move {
             let _ = hyper::server::conn::http1::Builder::new()
@@ -229,8 +234,18 @@ async fn invoke(
             ));
         }
     };
-    let mut function = shared.function.lock().await;
-    Ok(run_invocation(&shared, &mut function, timeout, payload, client_context).await)
+    let mut function = Arc::clone(&shared.function).lock_owned().await;
+    // Once handed on, the invocation runs to its answer or its timeout (and its REPORT
+    // line) even if the caller goes away: hyper would drop this future, not the task.
+    let invocation = tokio::spawn(async move {
+        run_invocation(&shared, &mut function, timeout, payload, client_context).await
+    });
+    Ok(invocation.await.unwrap_or_else(|_| {
+        reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            error_json("Emulator", "the invocation task failed"),
+        )
+    }))
 }
 
 async fn run_invocation(
@@ -240,6 +255,14 @@ async fn run_invocation(
     payload: Bytes,
     client_context: Option<String>,
 ) -> Response<Full<Bytes>> {
+    // A process that died while idle (killed, or crashed between invocations) is
+    // replaced before it is handed anything.
+    let exited = function
+        .as_mut()
+        .is_some_and(|process| !matches!(process.child.try_wait(), Ok(None)));
+    if exited {
+        stop_function(shared, function).await;
+    }
     let cold = function.is_none();
     if cold {
         match spawn_function(shared) {
@@ -334,6 +357,9 @@ fn spawn_function(shared: &Shared) -> std::io::Result<Function> {
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
             shared.config.memory_size_mb().to_string(),
         )
+        // The emulator hands out one invocation at a time: a value from the shell would
+        // start workers whose polls it refuses.
+        .env_remove("AWS_LAMBDA_MAX_CONCURRENCY")
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
@@ -352,11 +378,11 @@ async fn stop_function(shared: &Shared, function: &mut Option<Function>) {
     if let Ok(mut in_flight) = shared.in_flight.lock() {
         in_flight.clear();
     }
-    // An invocation the dead process never polled must not reach the next one.
-    if let Ok(mut receiver) = shared.to_function.lock() {
-        if let Some(receiver) = receiver.as_mut() {
-            while receiver.try_recv().is_ok() {}
-        }
+    // An invocation the dead process never polled must not reach the next one. (If a
+    // dead poll still holds the receiver, `next` skips the invocations whose caller gave
+    // up.)
+    if let Ok(mut receiver) = shared.to_function.try_lock() {
+        while receiver.try_recv().is_ok() {}
     }
 }
 
@@ -487,22 +513,21 @@ async fn next(shared: &Shared) -> Response<Full<Bytes>> {
     if let Ok(mut first_poll) = shared.first_poll.lock() {
         first_poll.get_or_insert_with(Instant::now);
     }
-    // Only one function process polls at a time; it takes the receiver while it waits.
-    let receiver = shared
-        .to_function
-        .lock()
-        .ok()
-        .and_then(|mut slot| slot.take());
-    let Some(mut receiver) = receiver else {
+    // Only one function process polls at a time; it holds the receiver while it waits.
+    let Ok(mut receiver) = shared.to_function.try_lock() else {
         return reply(
             StatusCode::FORBIDDEN,
             error_json("InvalidStateTransition", "another poll is waiting"),
         );
     };
-    let invocation = receiver.recv().await;
-    if let Ok(mut slot) = shared.to_function.lock() {
-        *slot = Some(receiver);
-    }
+    let invocation = loop {
+        match receiver.recv().await {
+            // Its caller gave up (the process it was meant for died): not handed out.
+            Some(invocation) if invocation.answer.is_closed() => continue,
+            other => break other,
+        }
+    };
+    drop(receiver);
     let Some(invocation) = invocation else {
         return reply(
             StatusCode::INTERNAL_SERVER_ERROR,
