@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts the servers the idempotency tests use, on 127.0.0.1
 # with free ports: a real redis-server (Debian package) and moto's DynamoDB-compatible
-# server (PyPI). Creates the table the examples use. Meant to be sourced by test.sh:
-# it exports the servers' addresses and stops them when the sourcing shell exits.
+# server (PyPI), serving one request at a time. Creates the table the examples use.
+# Meant to be sourced by test.sh: it exports the servers' addresses and stops them when
+# the sourcing shell exits.
 #
 #   LAMBDA_KIT_TEST_REDIS_URL     redis://127.0.0.1:PORT
 #   LAMBDA_KIT_TEST_DYNAMODB_URL  http://127.0.0.1:PORT
@@ -35,7 +36,10 @@ redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
   --dir "$SERVERS_DIR" >"$SERVERS_DIR/redis.log" 2>&1 &
 REDIS_PID=$!
 DYNAMODB_PORT="$(free_port)"
-python3 -m moto.server -H 127.0.0.1 -p "$DYNAMODB_PORT" >"$SERVERS_DIR/moto.log" 2>&1 &
+# One request at a time: moto's threaded server applies racing conditional writes
+# non-atomically (see the script), which real DynamoDB never does.
+python3 "$(dirname "${BASH_SOURCE[0]}")/dynamodb-server.py" 127.0.0.1 "$DYNAMODB_PORT" \
+  >"$SERVERS_DIR/moto.log" 2>&1 &
 MOTO_PID=$!
 stop_servers() {
   kill "$REDIS_PID" "$MOTO_PID" 2>/dev/null || true

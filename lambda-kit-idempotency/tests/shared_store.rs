@@ -145,6 +145,113 @@ mod redis_store {
         assert!(error.to_string().contains("cannot connect"), "{error}");
     }
 
+    /// A redis-server of this test's own, so that stopping it disturbs no other test.
+    struct OwnRedis {
+        process: std::process::Child,
+        url: String,
+        _dir: std::path::PathBuf,
+    }
+
+    impl OwnRedis {
+        async fn start() -> Self {
+            let port = common::closed_port();
+            let dir = std::env::temp_dir().join(common::unique("redis"));
+            std::fs::create_dir_all(&dir).expect("a scratch directory");
+            let process = std::process::Command::new("redis-server")
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(&dir)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server runs (scripts/test-servers.sh installs it)");
+            let url = format!("redis://127.0.0.1:{port}");
+            // Ready once it answers a PING.
+            let client = redis::Client::open(url.as_str()).expect("url");
+            loop {
+                if let Ok(mut connection) = client.get_multiplexed_async_connection().await {
+                    if redis::cmd("PING")
+                        .query_async::<String>(&mut connection)
+                        .await
+                        .is_ok()
+                    {
+                        break;
+                    }
+                }
+                tokio::task::yield_now().await;
+            }
+            OwnRedis {
+                process,
+                url,
+                _dir: dir,
+            }
+        }
+
+        fn signal(&self, signal: &str) {
+            let status = std::process::Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(self.process.id().to_string())
+                .status()
+                .expect("kill runs");
+            assert!(status.success());
+        }
+    }
+
+    impl Drop for OwnRedis {
+        fn drop(&mut self) {
+            self.signal("CONT");
+            let _ = self.process.kill();
+            let _ = self.process.wait();
+            let _ = std::fs::remove_dir_all(&self._dir);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_acquire_that_reaches_a_stalled_server_late_writes_nothing() {
+        let server = OwnRedis::start().await;
+        let store = Arc::new(
+            RedisStore::connect_with_timeout(&server.url, Duration::from_millis(300))
+                .await
+                .expect("connects"),
+        );
+        let idempotency = idempotency(Arc::clone(&store), &common::unique("stalled"), 0);
+        let work = Work::default();
+        let event = json!({"order_id": "o-1"});
+
+        server.signal("STOP");
+        let error = idempotency
+            .run(&ctx(), &event, || work.charge(&event))
+            .await
+            .expect_err("the server is stopped");
+        assert_eq!(error.error_type(), error_type::PERSISTENCE, "{error}");
+        assert_eq!(work.runs(), 0);
+
+        // Resumed, the server runs the acquire it had queued, after the client gave up on it.
+        server.signal("CONT");
+        let client = redis::Client::open(server.url.as_str()).expect("url");
+        let mut probe = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connects");
+        let _: String = redis::cmd("PING")
+            .query_async(&mut probe)
+            .await
+            .expect("PING");
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut probe)
+            .await
+            .expect("KEYS");
+        assert!(keys.is_empty(), "the late acquire wrote {keys:?}");
+
+        // So the retry runs the work, instead of meeting an in-progress record.
+        idempotency
+            .run(&ctx(), &event, || work.charge(&event))
+            .await
+            .expect("the retry runs");
+        assert_eq!(work.runs(), 1);
+    }
+
     #[tokio::test]
     async fn records_carry_their_fields_and_a_ttl() {
         let store = connect().await;
@@ -221,6 +328,50 @@ mod dynamodb_store {
         let endpoint = format!("http://127.0.0.1:{}", common::closed_port());
         let client = common::dynamodb_client(&endpoint);
         check_unreachable(DynamoDbStore::builder(client, "idempotency").build()).await;
+    }
+
+    /// A server that accepts connections and never answers, as a stopped process would.
+    async fn stalled_endpoint() -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+        let holder = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((connection, _)) = listener.accept().await {
+                held.push(connection);
+            }
+        });
+        (endpoint, holder)
+    }
+
+    /// A client with nothing but the endpoint: no timeouts of its own.
+    fn bare_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+        use aws_sdk_dynamodb::config::{Credentials, Region};
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url(endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    #[tokio::test]
+    async fn a_stalled_endpoint_is_a_persistence_error_within_the_default_timeout() {
+        let (endpoint, _holder) = stalled_endpoint().await;
+        check_unreachable(DynamoDbStore::builder(bare_client(&endpoint), "idempotency").build())
+            .await;
+    }
+
+    #[tokio::test]
+    async fn a_stalled_endpoint_honours_the_configured_timeout() {
+        let (endpoint, _holder) = stalled_endpoint().await;
+        let store = DynamoDbStore::builder(bare_client(&endpoint), "idempotency")
+            .attempt_timeout(Duration::from_millis(200))
+            .operation_timeout(Duration::from_millis(300))
+            .build();
+        check_unreachable(store).await;
     }
 
     #[tokio::test]

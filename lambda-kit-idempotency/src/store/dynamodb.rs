@@ -8,10 +8,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -61,9 +62,33 @@ pub struct DynamoDbStoreBuilder {
     key_attr: String,
     sort_key_attr: Option<String>,
     static_partition_value: Option<String>,
+    connect_timeout: Option<Duration>,
+    attempt_timeout: Option<Duration>,
+    operation_timeout: Option<Duration>,
 }
 
 impl DynamoDbStoreBuilder {
+    /// How long connecting to DynamoDB may take. Default: the client's connect timeout if
+    /// it has one, else [`DynamoDbStore::DEFAULT_CONNECT_TIMEOUT`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How long one HTTP request may take. Default: the client's attempt timeout if it has
+    /// one, else [`DynamoDbStore::DEFAULT_ATTEMPT_TIMEOUT`].
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// How long one store call may take in all, retries included. Default: the client's
+    /// operation timeout if it has one, else [`DynamoDbStore::DEFAULT_OPERATION_TIMEOUT`].
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = Some(timeout);
+        self
+    }
+
     /// The partition key attribute (default `id`).
     pub fn key_attr(mut self, name: impl Into<String>) -> Self {
         self.key_attr = name.into();
@@ -88,10 +113,35 @@ impl DynamoDbStoreBuilder {
     /// [`DynamoDbStore::round_trips`]).
     pub fn build(self) -> DynamoDbStore {
         let round_trips = Arc::new(AtomicU64::new(0));
+        // The SDK sets no attempt or operation timeout by default: a stalled endpoint would
+        // hold the invocation until Lambda ends it.
+        let configured = self.client.config().timeout_config().cloned();
+        let configured = configured.as_ref();
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(
+                self.connect_timeout
+                    .or_else(|| configured.and_then(TimeoutConfig::connect_timeout))
+                    .unwrap_or(DynamoDbStore::DEFAULT_CONNECT_TIMEOUT),
+            )
+            .operation_attempt_timeout(
+                self.attempt_timeout
+                    .or_else(|| configured.and_then(TimeoutConfig::operation_attempt_timeout))
+                    .unwrap_or(DynamoDbStore::DEFAULT_ATTEMPT_TIMEOUT),
+            )
+            .operation_timeout(
+                self.operation_timeout
+                    .or_else(|| configured.and_then(TimeoutConfig::operation_timeout))
+                    .unwrap_or(DynamoDbStore::DEFAULT_OPERATION_TIMEOUT),
+            );
+        let timeouts = match configured.and_then(TimeoutConfig::read_timeout) {
+            Some(read) => timeouts.read_timeout(read),
+            None => timeouts,
+        };
         let config = self
             .client
             .config()
             .to_builder()
+            .timeout_config(timeouts.build())
             .interceptor(CountRequests(Arc::clone(&round_trips)))
             .build();
         let sort_key = self.sort_key_attr.map(|name| {
@@ -112,6 +162,17 @@ impl DynamoDbStoreBuilder {
 }
 
 impl DynamoDbStore {
+    /// How long connecting may take, when neither the builder nor the client says.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+    /// How long one attempt (one HTTP request) may take, when neither the builder nor the
+    /// client says.
+    pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+    /// How long one store call may take in all, retries included, when neither the builder
+    /// nor the client says: the same bound as the Redis store's, well under Lambda's default
+    /// function timeout of 3 s, so that a stalled table is an `Idempotency.Persistence` error
+    /// before the invocation times out, and the work does not run.
+    pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+
     /// A store on `table` through `client`.
     pub fn builder(client: Client, table: impl Into<String>) -> DynamoDbStoreBuilder {
         DynamoDbStoreBuilder {
@@ -120,6 +181,9 @@ impl DynamoDbStore {
             key_attr: "id".to_owned(),
             sort_key_attr: None,
             static_partition_value: None,
+            connect_timeout: None,
+            attempt_timeout: None,
+            operation_timeout: None,
         }
     }
 

@@ -15,8 +15,17 @@ use crate::record::{Record, Status, epoch_millis};
 
 /// Takes the key unless a live record holds it; returns `{}` when taken, else the
 /// record's fields as a flat list. KEYS[1]: the record key. ARGV: now (epoch ms),
-/// expiration (epoch s), in-progress expiration (epoch ms), validation hash or ''.
+/// expiration (epoch s), in-progress expiration (epoch ms), validation hash or '', and
+/// the time (epoch ms) after which the client has given up waiting for the answer.
+///
+/// A script that runs after that time (the server was stalled, then resumed) writes
+/// nothing and returns `{'LATE'}`: its in-progress record would otherwise block every
+/// retry of work that never ran, until the invocation's deadline.
 const ACQUIRE_SCRIPT: &str = r"
+local time = redis.call('TIME')
+if tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) > tonumber(ARGV[5]) then
+  return {'LATE'}
+end
 local old = redis.call('HGETALL', KEYS[1])
 if #old > 0 then
   local f = {}
@@ -37,8 +46,8 @@ redis.call('PEXPIREAT', KEYS[1], tonumber(ARGV[2]) * 1000)
 return {}
 ";
 
-/// How long connecting and each command may take before the store reports a failure.
-const TIMEOUT: Duration = Duration::from_secs(2);
+/// The answer of an acquire that reached the server after the client gave up on it.
+const LATE: &str = "LATE";
 
 /// Records as Redis hashes (`status`, `expiration`, `in_progress_expiration`, `data`,
 /// `validation`), each with a TTL at its expiration. The connection reconnects by itself
@@ -47,6 +56,7 @@ pub struct RedisStore {
     connection: ConnectionManager,
     script_sha: String,
     round_trips: AtomicU64,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -58,14 +68,24 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
+    /// How long connecting and each command may take, by default, before the store reports
+    /// an `Idempotency.Persistence` failure.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
     /// Connects to `url` (`redis://HOST:PORT[/DB]`, `rediss://` for TLS) and loads the
-    /// acquire script.
+    /// acquire script; connecting and each command may take
+    /// [`RedisStore::DEFAULT_TIMEOUT`].
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_timeout(url, Self::DEFAULT_TIMEOUT).await
+    }
+
+    /// Like [`RedisStore::connect`], with another bound on connecting and on each command.
+    pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
         let client = redis::Client::open(url)
             .map_err(|error| StoreError::with_source(format!("bad Redis URL {url}"), error))?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(TIMEOUT))
-            .set_response_timeout(Some(TIMEOUT))
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
             .set_number_of_retries(1);
         let mut connection = client
             .get_connection_manager_with_config(config)
@@ -81,6 +101,7 @@ impl RedisStore {
             connection,
             script_sha,
             round_trips: AtomicU64::new(0),
+            timeout,
         })
     }
 
@@ -109,7 +130,8 @@ impl Store for RedisStore {
                     .arg(epoch_millis(now))
                     .arg(record.expiration)
                     .arg(record.in_progress_expiration.unwrap_or(0))
-                    .arg(record.validation.as_deref().unwrap_or(""));
+                    .arg(record.validation.as_deref().unwrap_or(""))
+                    .arg(epoch_millis(SystemTime::now() + self.timeout));
             };
             let mut evalsha = redis::cmd("EVALSHA");
             evalsha.arg(&self.script_sha);
@@ -130,6 +152,15 @@ impl Store for RedisStore {
                 };
             if fields.is_empty() {
                 return Ok(Acquired::Acquired);
+            }
+            if fields.len() == 1 && fields[0] == LATE {
+                // Only when the server's clock is ahead of this one by more than the timeout
+                // does the client still wait for an answer that is this late.
+                return Err(StoreError::new(format!(
+                    "the Redis acquire reached the server after the client's {} ms limit \
+                     (is its clock ahead?); it wrote nothing",
+                    self.timeout.as_millis()
+                )));
             }
             record_from_fields(&record.key, &fields).map(Acquired::Existing)
         })
