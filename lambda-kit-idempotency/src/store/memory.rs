@@ -155,10 +155,16 @@ mod tests {
     async fn a_full_store_drops_its_expired_records() {
         let store = MemoryStore::with_capacity(3);
         for key in ["a", "b", "c"] {
-            store.acquire(&record(key, 100), at(10)).await.expect("acquired");
+            store
+                .acquire(&record(key, 100), at(10))
+                .await
+                .expect("acquired");
         }
         assert_eq!(store.len(), 3);
-        store.acquire(&record("d", 300), at(200)).await.expect("acquired");
+        store
+            .acquire(&record("d", 300), at(200))
+            .await
+            .expect("acquired");
         assert_eq!(store.len(), 1, "a, b and c had expired");
         assert!(store.get("d").is_some());
     }
@@ -166,9 +172,18 @@ mod tests {
     #[tokio::test]
     async fn a_store_full_of_live_records_lets_the_first_to_expire_go() {
         let store = MemoryStore::with_capacity(2);
-        store.acquire(&record("late", 500), at(10)).await.expect("acquired");
-        store.acquire(&record("early", 100), at(10)).await.expect("acquired");
-        store.acquire(&record("new", 400), at(10)).await.expect("acquired");
+        store
+            .acquire(&record("late", 500), at(10))
+            .await
+            .expect("acquired");
+        store
+            .acquire(&record("early", 100), at(10))
+            .await
+            .expect("acquired");
+        store
+            .acquire(&record("new", 400), at(10))
+            .await
+            .expect("acquired");
         assert_eq!(store.len(), 2);
         assert!(store.get("early").is_none());
         assert!(store.get("late").is_some() && store.get("new").is_some());

@@ -522,6 +522,9 @@ struct AnswerHead {
 #[derive(Default)]
 struct FramingHeaders {
     content_length: Option<usize>,
+    /// Why the `Content-Length` headers cannot be used, if they cannot: an error only when
+    /// no `Transfer-Encoding` overrides them (as hyper reads them too).
+    content_length_error: Option<&'static str>,
     /// Whether there was a `Transfer-Encoding`, and whether its last coding is `chunked`.
     transfer_encoding: Option<bool>,
     close: bool,
@@ -529,14 +532,16 @@ struct FramingHeaders {
 }
 
 impl FramingHeaders {
-    fn read(&mut self, name: &str, value: &[u8]) -> Result<(), WireError> {
+    fn read(&mut self, name: &str, value: &[u8]) {
         let text = || std::str::from_utf8(value).unwrap_or_default();
         if name.eq_ignore_ascii_case("content-length") {
-            let length = parse_length(text())?;
-            if self.content_length.is_some_and(|earlier| earlier != length) {
-                return Err(malformed("the Content-Length headers disagree"));
+            match parse_length(text()) {
+                Err(problem) => self.content_length_error = Some(problem),
+                Ok(length) if self.content_length.is_some_and(|earlier| earlier != length) => {
+                    self.content_length_error = Some("the Content-Length headers disagree");
+                }
+                Ok(length) => self.content_length = Some(length),
             }
-            self.content_length = Some(length);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             let last = text().rsplit(',').next().unwrap_or_default();
             self.transfer_encoding = Some(last.trim().eq_ignore_ascii_case("chunked"));
@@ -546,18 +551,25 @@ impl FramingHeaders {
                 self.keep_alive |= option.eq_ignore_ascii_case("keep-alive");
             }
         }
-        Ok(())
     }
 
     /// How the body is delimited (RFC 9112, section 6.3).
-    fn framing(&self, status: StatusCode) -> AnswerFraming {
+    fn framing(&self, status: StatusCode, http_1_0: bool) -> Result<AnswerFraming, WireError> {
         if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
-            return AnswerFraming::Empty;
+            return Ok(AnswerFraming::Empty);
         }
         match (self.transfer_encoding, self.content_length) {
-            (Some(true), _) => AnswerFraming::Chunked,
-            (Some(false), _) | (None, None) => AnswerFraming::UntilClose,
-            (None, Some(length)) => AnswerFraming::Length(length),
+            // HTTP/1.0 has no transfer codings: such framing is faulty (RFC 9112, 6.1).
+            (Some(_), _) if http_1_0 => {
+                Err(malformed("an HTTP/1.0 answer has a Transfer-Encoding"))
+            }
+            (Some(true), _) => Ok(AnswerFraming::Chunked),
+            (Some(false), _) => Ok(AnswerFraming::UntilClose),
+            (None, _) if self.content_length_error.is_some() => {
+                Err(malformed(self.content_length_error.unwrap_or_default()))
+            }
+            (None, None) => Ok(AnswerFraming::UntilClose),
+            (None, Some(length)) => Ok(AnswerFraming::Length(length)),
         }
     }
 }
@@ -604,26 +616,26 @@ fn parse_head(buffer: &mut BytesMut) -> Result<Option<AnswerHead>, WireError> {
     };
     let mut fields = Vec::with_capacity(parsed.headers.len());
     for header in parsed.headers.iter() {
-        framing.read(header.name, header.value)?;
+        framing.read(header.name, header.value);
         fields.push((range(header.name.as_bytes()), range(header.value)));
     }
     let keep_alive = !framing.close && (framing.keep_alive || parsed.version == Some(1));
+    let body_framing = framing.framing(status, parsed.version == Some(0))?;
     let head = buffer.split_to(length).freeze();
     Ok(Some(AnswerHead {
         status,
         headers: AnswerHeaders { head, fields },
-        framing: framing.framing(status),
+        framing: body_framing,
         keep_alive,
     }))
 }
 
-fn parse_length(text: &str) -> Result<usize, WireError> {
+fn parse_length(text: &str) -> Result<usize, &'static str> {
     let text = text.trim();
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(malformed("the Content-Length is not a number"));
+        return Err("the Content-Length is not a number");
     }
-    text.parse()
-        .map_err(|_| malformed("the Content-Length is too large"))
+    text.parse().map_err(|_| "the Content-Length is too large")
 }
 
 fn malformed(what: &str) -> WireError {
@@ -664,6 +676,10 @@ fn put_number(out: &mut Vec<u8>, mut value: usize, radix: usize) {
     }
     out.extend_from_slice(&digits[at..]);
 }
+
+#[cfg(test)]
+#[path = "wire_differential.rs"]
+mod differential;
 
 #[cfg(test)]
 mod tests {
@@ -832,7 +848,8 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_answers_are_typed_errors() {
-        let cases: [&'static [u8]; 6] = [
+        let cases: [&'static [u8]; 7] = [
+            b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             b"SMTP ready\r\n\r\n",
             b"HTTP/1.1 2000 Huge\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc",
