@@ -517,3 +517,23 @@ async fn concurrent_invocations_log_their_own_request_ids() {
         assert_eq!(line["requestId"], ids[n], "{line}");
     }
 }
+
+#[tokio::test]
+async fn provisioned_concurrency_reports_no_cold_start() {
+    let vars = [
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency"),
+    ];
+    let (api, captured, _guard) = serve(&vars, |logging| logging, charge).await;
+    answered(&api, json!({})).await;
+    answered(&api, json!({})).await;
+    let cold: Vec<Value> = captured
+        .json_lines()
+        .into_iter()
+        .filter(|line| line["message"] == "charging")
+        .map(|line| line["cold_start"].clone())
+        .collect();
+    // The environment was initialised ahead of the first request: no request saw a cold
+    // start, as Powertools reports it.
+    assert_eq!(cold, [json!(false), json!(false)]);
+}

@@ -15,8 +15,20 @@ where
     F: FnMut(Value, Context) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<Value, Error>> + Send + 'static,
 {
+    serve_with(&[], namespace, handler).await
+}
+
+async fn serve_with<F, Fut>(
+    vars: &[(&str, &str)],
+    namespace: Option<&str>,
+    handler: F,
+) -> (FakeRuntimeApi, Documents)
+where
+    F: FnMut(Value, Context) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Value, Error>> + Send + 'static,
+{
     let api = FakeRuntimeApi::start().await.expect("starts");
-    let config = tests::config_for(&api.address());
+    let config = tests::config_with(&api.address(), vars);
     let documents = Documents::default();
     let sink = Arc::clone(&documents);
     let mut settings = Metrics::from_lookup(&config, |name| {
@@ -138,6 +150,30 @@ async fn an_invocation_writes_one_document_and_the_first_a_cold_start() {
 }
 
 #[tokio::test]
+async fn provisioned_concurrency_writes_no_cold_start_metric() {
+    let vars = [("AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency")];
+    let (api, documents) = serve_with(&vars, Some("Shop"), charge).await;
+    let id = api.push(json!({}));
+    api.answer(&id).await;
+    let docs = emf(&documents);
+    assert_eq!(
+        docs.len(),
+        1,
+        "only the invocation's own document: {docs:?}"
+    );
+    assert!(docs[0].get("ColdStart").is_none());
+}
+
+#[tokio::test]
+async fn a_failed_first_invocation_still_writes_its_cold_start() {
+    let (api, documents) = serve(Some("Shop"), charge).await;
+    let id = api.push(json!({"fail": true}));
+    api.answer(&id).await;
+    let docs = emf(&documents);
+    assert_eq!(docs[0]["ColdStart"], 1.0, "{docs:?}");
+}
+
+#[tokio::test]
 async fn a_failed_invocation_still_writes_its_metrics() {
     let (api, documents) = serve(Some("Shop"), charge).await;
     let id = api.push(json!({"fail": true}));
@@ -225,6 +261,121 @@ async fn bad_input_is_a_typed_error_and_the_invocation_goes_on() {
             "TooManyDimensions"
         ]
     );
+}
+
+/// Every metric, dimension and metadata key is a top-level member of the document, beside
+/// `_aws`: a name used twice across kinds would make a document CloudWatch cannot read.
+#[tokio::test]
+async fn names_that_would_break_the_document_are_refused() {
+    let collide = |_: Value, _: Context| async move {
+        let mut refused = Vec::new();
+        let mut record = |outcome: Result<(), MetricsError>, what: &str| match outcome {
+            Err(error) => refused.push(format!("{what}: {error:?}")),
+            Ok(()) => refused.push(format!("{what}: accepted")),
+        };
+        metrics::add("Orders", Unit::Count, 1.0)?;
+        metrics::add_dimension("region", "eu-west-1")?;
+        metrics::add_metadata("note", "kept")?;
+        record(metrics::add_dimension("_aws", "v"), "dimension _aws");
+        record(metrics::add_metadata("_aws", "v"), "metadata _aws");
+        record(metrics::add("_aws", Unit::Count, 1.0), "metric _aws");
+        record(metrics::add_dimension("Orders", "v"), "dimension vs metric");
+        record(metrics::add_metadata("Orders", "v"), "metadata vs metric");
+        record(
+            metrics::add("region", Unit::Count, 1.0),
+            "metric vs dimension",
+        );
+        record(
+            metrics::add_metadata("region", "v"),
+            "metadata vs dimension",
+        );
+        record(metrics::add("note", Unit::Count, 1.0), "metric vs metadata");
+        record(metrics::add_dimension("note", "v"), "dimension vs metadata");
+        record(
+            metrics::add("service", Unit::Count, 1.0),
+            "metric vs default dimension",
+        );
+        record(
+            metrics::add_metadata("service", "v"),
+            "metadata vs default dimension",
+        );
+        record(metrics::add_metadata("", "v"), "empty metadata key");
+        record(metrics::add("", Unit::Count, 1.0), "empty metric name");
+        record(metrics::add_dimension("", "v"), "empty dimension key");
+        record(
+            metrics::add(&"m".repeat(1025), Unit::Count, 1.0),
+            "metric name over 1024",
+        );
+        record(
+            metrics::add_dimension(&"d".repeat(251), "v"),
+            "dimension key over 250",
+        );
+        record(
+            metrics::add("Latency", Unit::Count, f64::INFINITY),
+            "infinite value",
+        );
+        // The same kind again updates it.
+        record(metrics::add("Orders", Unit::Count, 2.0), "metric again");
+        record(
+            metrics::add_dimension("region", "us-east-1"),
+            "dimension again",
+        );
+        record(metrics::add_metadata("note", "updated"), "metadata again");
+        Ok::<Value, Error>(json!(refused))
+    };
+    let (api, documents) = serve(Some("Shop"), collide).await;
+    let id = api.push(json!({}));
+    let refused = api.response_json(&id).await;
+    let outcome = |what: &str| {
+        refused
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(Value::as_str)
+            .find_map(|line| line.strip_prefix(&format!("{what}: ")))
+            .unwrap_or_else(|| panic!("no outcome for {what}: {refused}"))
+            .split([' ', '{'])
+            .next()
+            .expect("kind")
+            .to_owned()
+    };
+    for what in [
+        "dimension _aws",
+        "metadata _aws",
+        "dimension vs metric",
+        "metadata vs metric",
+        "metric vs dimension",
+        "metadata vs dimension",
+        "metric vs metadata",
+        "dimension vs metadata",
+        "metric vs default dimension",
+        "metadata vs default dimension",
+    ] {
+        assert_eq!(outcome(what), "NameCollision", "{what}");
+    }
+    for what in [
+        "metric _aws",
+        "empty metadata key",
+        "empty metric name",
+        "metric name over 1024",
+    ] {
+        assert_eq!(outcome(what), "InvalidName", "{what}");
+    }
+    assert_eq!(outcome("empty dimension key"), "InvalidDimension");
+    assert_eq!(outcome("dimension key over 250"), "InvalidDimension");
+    assert_eq!(outcome("infinite value"), "InvalidValue");
+    for what in ["metric again", "dimension again", "metadata again"] {
+        assert_eq!(outcome(what), "accepted", "{what}");
+    }
+    // What was accepted makes a document CloudWatch can read.
+    let document = emf(&documents)
+        .into_iter()
+        .find(|document| document.get("Orders").is_some())
+        .expect("the invocation's document");
+    assert_eq!(document["Orders"], json!([1.0, 2.0]));
+    assert_eq!(document["region"], "us-east-1");
+    assert_eq!(document["note"], "updated");
+    assert_eq!(document["service"], "shop");
 }
 
 #[tokio::test]

@@ -48,10 +48,21 @@ where
     F: FnMut(Value, Context) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<Value, Error>> + Send + 'static,
 {
+    serve_with(&[], handler).await
+}
+
+async fn serve_with<F, Fut>(
+    vars: &[(&str, &str)],
+    handler: F,
+) -> (FakeRuntimeApi, Daemon, tracing::subscriber::DefaultGuard)
+where
+    F: FnMut(Value, Context) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Value, Error>> + Send + 'static,
+{
     let api = FakeRuntimeApi::start().await.expect("starts");
     let daemon = UdpSocket::bind("127.0.0.1:0").await.expect("binds");
     let address = daemon.local_addr().expect("address").to_string();
-    let config = tests::config_for(&api.address());
+    let config = tests::config_with(&api.address(), vars);
     let layer = XRay::from_lookup(&config, |_| None)
         .daemon_address(address)
         .service("payments")
@@ -252,4 +263,21 @@ async fn oversized_metadata_is_trimmed_never_sent_oversized() {
     assert_eq!(child["name"], "upload");
     assert!(child.get("metadata").is_none());
     assert_eq!(child["annotations"]["size"], 100_000);
+}
+
+#[tokio::test]
+async fn provisioned_concurrency_annotates_no_cold_start() {
+    let (api, daemon, _guard) = serve_with(
+        &[("AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency")],
+        ok,
+    )
+    .await;
+    let id = api.push_invocation(
+        FakeInvocation::json(&json!({})).header("lambda-runtime-trace-id", &sampled()),
+    );
+    api.answer(&id).await;
+    assert_eq!(
+        daemon.next_document().await["annotations"]["ColdStart"],
+        false
+    );
 }

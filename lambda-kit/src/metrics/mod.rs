@@ -87,6 +87,22 @@ pub enum MetricsError {
         /// The limit.
         limit: usize,
     },
+    /// The name is already a member of the document as something else: every metric,
+    /// dimension and metadata key is a top-level member of one EMF document, beside `_aws`,
+    /// so two of them under one name would make a document CloudWatch cannot read (and
+    /// its metrics would be lost without a word).
+    #[error(
+        "{kind} {name:?} would collide with {taken_by} of that name in the metrics document; use another name"
+    )]
+    NameCollision {
+        /// What was being added: `metric`, `dimension` or `metadata`.
+        kind: &'static str,
+        /// The name.
+        name: String,
+        /// What holds the name already: `a metric`, `a dimension`, `metadata` or `the EMF
+        /// directive`.
+        taken_by: &'static str,
+    },
     /// Metrics can only be added while an invocation runs.
     #[error("metrics can only be added inside an invocation (not in init or in a spawned task)")]
     NotInInvocation,
@@ -288,7 +304,9 @@ pub fn add_dimension(key: &str, value: &str) -> Result<(), MetricsError> {
 pub fn add_metadata(key: &str, value: impl Into<Value>) -> Result<(), MetricsError> {
     let value = value.into();
     with_current(|current| {
-        current.set.borrow_mut().add_metadata(key, value);
-        Ok(())
+        current
+            .set
+            .borrow_mut()
+            .add_metadata(&current.config, key, value)
     })
 }

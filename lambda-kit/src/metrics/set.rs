@@ -19,6 +19,14 @@ const MAX_NAME_CHARS: usize = 1024;
 const MAX_DIMENSION_KEY_CHARS: usize = 250;
 const MAX_DIMENSION_VALUE_CHARS: usize = 1024;
 
+/// The kinds of top-level member a document holds besides `_aws`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Member {
+    Metric,
+    Dimension,
+    Metadata,
+}
+
 struct Metric {
     name: String,
     unit: Unit,
@@ -46,6 +54,7 @@ impl MetricSet {
     ) -> Result<Option<String>, MetricsError> {
         config.namespace_name()?;
         check_name(name)?;
+        self.check_free(config, "metric", name, Member::Metric)?;
         if !value.is_finite() {
             return Err(MetricsError::InvalidValue {
                 name: name.to_owned(),
@@ -104,6 +113,7 @@ impl MetricSet {
                 "values are 1 to 1024 characters, not only white space",
             ));
         }
+        self.check_free(config, "dimension", key, Member::Dimension)?;
         let present = self
             .dimensions
             .iter()
@@ -126,8 +136,53 @@ impl MetricSet {
     }
 
     /// Adds an unindexed member to this invocation's documents.
-    pub(crate) fn add_metadata(&mut self, key: &str, value: Value) {
+    pub(crate) fn add_metadata(
+        &mut self,
+        config: &Metrics,
+        key: &str,
+        value: Value,
+    ) -> Result<(), MetricsError> {
+        if key.is_empty() {
+            return Err(MetricsError::InvalidName {
+                name: String::new(),
+                reason: "metadata keys are not empty",
+            });
+        }
+        self.check_free(config, "metadata", key, Member::Metadata)?;
         self.metadata.insert(key.to_owned(), value);
+        Ok(())
+    }
+
+    /// Refuses `name` for a new member of kind `adding` when the document already holds it
+    /// as a member of another kind (the same kind may repeat: that updates it).
+    fn check_free(
+        &self,
+        config: &Metrics,
+        kind: &'static str,
+        name: &str,
+        adding: Member,
+    ) -> Result<(), MetricsError> {
+        let collision = |taken_by| MetricsError::NameCollision {
+            kind,
+            name: name.to_owned(),
+            taken_by,
+        };
+        if name == "_aws" {
+            return Err(collision("the EMF directive"));
+        }
+        let is_metric = self.metrics.iter().any(|metric| metric.name == name);
+        let is_dimension = self.dimensions.iter().any(|(key, _)| key == name)
+            || config
+                .default_dimensions()
+                .iter()
+                .any(|(key, _)| key == name);
+        let is_metadata = self.metadata.contains_key(name);
+        match adding {
+            _ if is_metric && adding != Member::Metric => Err(collision("a metric")),
+            _ if is_dimension && adding != Member::Dimension => Err(collision("a dimension")),
+            _ if is_metadata && adding != Member::Metadata => Err(collision("metadata")),
+            _ => Ok(()),
+        }
     }
 
     /// The EMF document for everything recorded, emptying the metrics; `None` if there

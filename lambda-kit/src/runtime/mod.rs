@@ -294,6 +294,10 @@ struct Shared {
     metrics: Arc<Metrics>,
     /// Set by the first invocation of the environment, whichever worker serves it.
     warm: AtomicBool,
+    /// Whether the first invocation is reported as a cold start (logs, EMF, X-Ray). Not
+    /// under provisioned concurrency: the environment was initialised ahead of any
+    /// request, so no request waited for it; Powertools reports it the same way.
+    first_is_cold: bool,
     /// Sequential mode sets `_X_AMZN_TRACE_ID`; with concurrent invocations one process-wide
     /// variable cannot name them all, so the trace id lives only on each `Context`.
     sets_trace_env: bool,
@@ -325,6 +329,7 @@ where
         );
     }
     let shared = Shared {
+        first_is_cold: reports_cold_start(&config),
         config,
         metrics: Arc::new(metrics),
         warm: AtomicBool::new(false),
@@ -353,6 +358,7 @@ where
     let workers = config.max_concurrency();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared {
+        first_is_cold: reports_cold_start(&config),
         config,
         metrics: Arc::new(metrics),
         warm: AtomicBool::new(false),
@@ -399,6 +405,12 @@ where
         "Runtime.NoWorkers",
         "every runtime worker stopped",
     ))
+}
+
+/// Whether this environment's first invocation is a cold start: not when provisioned
+/// concurrency initialised it ahead of any request.
+fn reports_cold_start(config: &Config) -> bool {
+    config.initialization_type() != Some("provisioned-concurrency")
 }
 
 /// The tokio instant of an epoch-milliseconds time (now, if it is past).
@@ -454,7 +466,7 @@ where
         if shared.sets_trace_env {
             trace_env.follow(context.xray_trace_id());
         }
-        let cold_start = !shared.warm.swap(true, Ordering::Relaxed);
+        let cold_start = !shared.warm.swap(true, Ordering::Relaxed) && shared.first_is_cold;
         let span = invocation_span(&context, cold_start);
         let answer_path = client.answer_path(context.request_id());
         let invocation_id = context.invocation_id().map(str::to_owned);
