@@ -59,6 +59,23 @@ async fn a_stray_answer_after_next_never_answers_a_later_request() {
 }
 
 #[tokio::test]
+async fn with_four_workers_a_stray_answer_never_answers_a_later_request() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let runtime = lambda_kit::Runtime::from_config(tests::config_with(
+        &api.address(),
+        &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")],
+    ))
+    .expect("runtime");
+    let _runtime = tokio::spawn(runtime.run_concurrent(handler_fn(echo)));
+    api.wait_for_polls(4).await;
+    for _ in 0..2 {
+        api.inject(Route::Next, Fault::StrayBytesAfter(stray_invocation()));
+    }
+    every_later_invocation_is_answered_once(&api, 6).await;
+    assert!(api.posts_for("stray-id").is_empty(), "the stray invocation is not run");
+}
+
+#[tokio::test]
 async fn a_stray_answer_after_a_response_never_answers_a_later_request() {
     let (api, _runtime) = start(handler_fn(echo)).await;
     api.inject(
