@@ -347,14 +347,7 @@ mod dynamodb_store {
 
     /// A client with nothing but the endpoint: no timeouts of its own.
     fn bare_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-        use aws_sdk_dynamodb::config::{Credentials, Region};
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version_latest()
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-            .build();
-        aws_sdk_dynamodb::Client::from_conf(config)
+        aws_sdk_dynamodb::Client::from_conf(common::bare_dynamodb_config(endpoint).build())
     }
 
     #[tokio::test]

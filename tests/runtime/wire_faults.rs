@@ -72,7 +72,10 @@ async fn with_four_workers_a_stray_answer_never_answers_a_later_request() {
         api.inject(Route::Next, Fault::StrayBytesAfter(stray_invocation()));
     }
     every_later_invocation_is_answered_once(&api, 6).await;
-    assert!(api.posts_for("stray-id").is_empty(), "the stray invocation is not run");
+    assert!(
+        api.posts_for("stray-id").is_empty(),
+        "the stray invocation is not run"
+    );
 }
 
 #[tokio::test]

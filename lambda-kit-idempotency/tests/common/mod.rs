@@ -65,12 +65,7 @@ pub(crate) fn dynamodb_table() -> String {
 /// off, so that a request counts as exactly one round trip and an unreachable endpoint
 /// fails at once.
 pub(crate) fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{Credentials, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version_latest()
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+    let config = bare_dynamodb_config(endpoint)
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
         .timeout_config(
             aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
@@ -79,6 +74,17 @@ pub(crate) fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         )
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A client configuration for `endpoint` with nothing else set: the SDK's own retries, and
+/// no timeouts.
+pub(crate) fn bare_dynamodb_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+    use aws_sdk_dynamodb::config::{Credentials, Region};
+    aws_sdk_dynamodb::Config::builder()
+        .behavior_version_latest()
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
 }
 
 /// A name no other test (in this or another process) uses, for function names and tables.
