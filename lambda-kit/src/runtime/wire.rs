@@ -131,6 +131,8 @@ pub(crate) struct Connection<S = TcpStream> {
     /// An exchange failed part way, the peer said it closes, or bytes came after an
     /// answer: no further request.
     spent: bool,
+    /// Bytes arrived behind the last answer, in the same reads.
+    stray_after_answer: bool,
     /// The head of the answer that could not be read to its end (parsed or not), so that
     /// the caller can still find out which invocation it was.
     failed_head: Option<Bytes>,
@@ -166,6 +168,9 @@ impl Connection {
     /// would otherwise be read as the answer to the next request, and every answer after
     /// it would be one request late.
     pub(crate) fn idle_state(&self) -> Idle {
+        if self.stray_after_answer {
+            return Idle::StrayBytes;
+        }
         if self.spent {
             return Idle::Spent;
         }
@@ -194,6 +199,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             read: BytesMut::with_capacity(READ_SIZE),
             write: Vec::with_capacity(1024),
             spent: false,
+            stray_after_answer: false,
             failed_head: None,
         }
     }
@@ -332,9 +338,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             };
             // Bytes past the end of the answer answer no request: the API never answers
             // ahead. Whatever they are, the next answer could not be told from them.
+            self.stray_after_answer = !self.read.is_empty();
             self.spent = !head.keep_alive
                 || matches!(framing, AnswerFraming::UntilClose)
-                || !self.read.is_empty();
+                || self.stray_after_answer;
             return Ok(Answer {
                 status: head.status,
                 headers: head.headers,
@@ -929,7 +936,7 @@ mod tests {
         .await;
         assert_eq!(outcome.expect("answer").body.as_ref(), b"ok");
         assert!(!connection.is_kept_alive());
-        assert_eq!(connection.idle_state(), Idle::Spent);
+        assert_eq!(connection.idle_state(), Idle::StrayBytes);
     }
 
     #[tokio::test]
