@@ -1,22 +1,51 @@
 #!/usr/bin/env bash
-# Builds one example for the host architecture and writes target/lambda/<name>/bootstrap.zip,
-# ready for `aws lambda create-function --runtime provided.al2023 --handler bootstrap
-# --zip-file fileb://target/lambda/<name>/bootstrap.zip`.
+# Builds a binary of the workspace for the host architecture and writes
+# <target dir>/lambda/<name>/bootstrap.zip, ready for `aws lambda create-function --runtime
+# provided.al2023 --handler bootstrap --zip-file fileb://<that path>`. The target directory
+# is cargo's own (CARGO_TARGET_DIR and .cargo/config.toml are honoured); the last line
+# printed is the zip's path.
 #
-#   scripts/package.sh hello              # release build (LTO, stripped)
-#   PROFILE=dev scripts/package.sh hello  # quick build, for checking the packaging itself
+#   scripts/package.sh hello                   # release build (LTO, stripped)
+#   scripts/package.sh -p my-package my-fn     # a binary of another package
+#   PROFILE=dev scripts/package.sh hello       # quick build, for checking the packaging itself
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-name="${1:?usage: scripts/package.sh <example-binary> (for example hello)}"
+usage="usage: scripts/package.sh [-p PACKAGE] BINARY (for example: scripts/package.sh hello)"
+package_args=()
+if [ "${1:-}" = "-p" ]; then
+  package_args=(-p "${2:?$usage}")
+  shift 2
+fi
+name="${1:?$usage}"
 profile="${PROFILE:-release}"
 case "$profile" in
-  release) cargo build --release -p examples --bin "$name"; built="target/release/$name" ;;
-  dev) cargo build -p examples --bin "$name"; built="target/debug/$name" ;;
+  release) profile_args=(--release) ;;
+  dev) profile_args=() ;;
   *) echo "PROFILE must be release or dev, not $profile" >&2; exit 2 ;;
 esac
 
-out="target/lambda/$name"
+# Where cargo put the executable, from its own build messages: right whatever the target
+# directory, profile or package.
+built="$(cargo build "${profile_args[@]}" "${package_args[@]}" --bin "$name" \
+    --message-format=json-render-diagnostics \
+  | python3 -c '
+import json, sys
+name = sys.argv[1]
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("reason") == "compiler-artifact" and message.get("executable") \
+            and message["target"]["name"] == name:
+        print(message["executable"])
+' "$name" | tail -n 1)"
+if [ -z "$built" ]; then
+  echo "cargo built no executable named $name" >&2
+  exit 1
+fi
+target_dir="$(cargo metadata --format-version 1 --no-deps \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+
+out="$target_dir/lambda/$name"
 mkdir -p "$out"
 cp "$built" "$out/bootstrap"
 chmod 755 "$out/bootstrap"
@@ -31,5 +60,6 @@ with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
     info.compress_type = zipfile.ZIP_DEFLATED
     with open(os.path.join(out, "bootstrap"), "rb") as f:
         zf.writestr(info, f.read())
-print(f"{archive}: {os.path.getsize(archive)} bytes")
+print(f"{archive}: {os.path.getsize(archive)} bytes", file=sys.stderr)
+print(archive)
 PY

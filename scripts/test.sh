@@ -33,8 +33,8 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features
 
 # The deploy package: bootstrap at the root of the zip, executable, and it runs.
-PROFILE=dev ./scripts/package.sh hello
-python3 scripts/check-package.py target/lambda/hello/bootstrap.zip
+zip="$(PROFILE=dev ./scripts/package.sh hello | tail -n 1)"
+python3 scripts/check-package.py "$zip"
 
 # The SAM template of the examples.
 cfn-lint examples/template.yaml

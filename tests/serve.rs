@@ -356,3 +356,46 @@ async fn max_concurrency_from_the_shell_does_not_reach_the_function() {
     }
     assert_eq!(pids.len(), 1, "one process served them all");
 }
+
+/// Runs the probe once with `--event`, as a user would on the command line.
+async fn event_once(args: &[&str], vars: &[(&str, &str)]) -> (Option<i32>, Value) {
+    let output = Command::new(probe())
+        .args(args)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("AWS_LAMBDA_FUNCTION_TIMEOUT")
+        .envs(vars.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("the probe runs");
+    let answer = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code(), answer)
+}
+
+#[tokio::test]
+async fn event_stops_a_handler_at_its_timeout_as_lambda_does() {
+    let slow = json!({"sleep_ms": 60_000}).to_string();
+    for (args, vars) in [
+        (vec!["--event", slow.as_str(), "--timeout", "1"], vec![]),
+        (
+            vec!["--event", slow.as_str()],
+            vec![("AWS_LAMBDA_FUNCTION_TIMEOUT", "1")],
+        ),
+    ] {
+        let (code, answer) = event_once(&args, &vars).await;
+        assert_eq!(code, Some(1), "{args:?} {vars:?}");
+        assert_eq!(answer["errorType"], "Sandbox.Timedout");
+        assert_eq!(answer["errorMessage"], "Task timed out after 1.00 seconds");
+    }
+}
+
+#[tokio::test]
+async fn event_gives_the_handler_its_whole_timeout() {
+    let (code, answer) = event_once(
+        &["--event", r#"{"echo": "in time"}"#, "--timeout", "30"],
+        &[],
+    )
+    .await;
+    assert_eq!(code, Some(0));
+    assert_eq!(answer["echo"], "in time");
+}

@@ -34,6 +34,8 @@ pub mod error_type {
     pub const INVALID_EVENT: &str = "Runtime.InvalidEvent";
     /// A streamed response could not be sent to its end (the connection failed part way).
     pub const STREAM_INTERRUPTED: &str = "Runtime.ResponseStreamInterrupted";
+    /// The invocation ran past its timeout (`--event` and `--serve`; Lambda's own word).
+    pub const TIMED_OUT: &str = "Sandbox.Timedout";
     /// Used when an error supplies an empty errorType.
     pub const UNKNOWN: &str = "Runtime.Unknown";
 }

@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
@@ -18,7 +18,6 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
 use crate::handler::Handler;
-use crate::invoke::invoke;
 use crate::metrics::Metrics;
 use crate::runtime::streaming::{FunctionResponse, IntoFunctionResponse};
 
@@ -48,8 +47,9 @@ const EXIT_USAGE: i32 = 2;
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Cli {
-    /// Invoke once with the event from this source.
-    Invoke(EventSource),
+    /// Invoke once with the event from this source, within this timeout (`--timeout`;
+    /// without it, the function's timeout as `AWS_LAMBDA_FUNCTION_TIMEOUT` says, else 3 s).
+    Invoke(EventSource, Option<Duration>),
     /// Print the usage text (after `problem`, if any) and exit 2.
     Usage(Option<String>),
     /// Print the usage text on stdout and exit 0.
@@ -80,19 +80,17 @@ impl Cli {
         match args.as_slice() {
             [] => None,
             [flag] if flag == "-h" || flag == "--help" => Some(Cli::Help),
-            [flag, value] if flag == "--event" => Some(Cli::Invoke(EventSource::from_arg(value))),
-            [flag] if flag.starts_with("--event=") => Some(Cli::Invoke(EventSource::from_arg(
-                &flag["--event=".len()..],
-            ))),
+            [flag, value, rest @ ..] if flag == "--event" => {
+                invoke(EventSource::from_arg(value), rest)
+            }
+            [flag, rest @ ..] if flag.starts_with("--event=") => {
+                invoke(EventSource::from_arg(&flag["--event=".len()..]), rest)
+            }
             [flag] if flag == "--event" => usage("--event needs a value".into()),
             [flag, rest @ ..] if flag == "--serve" => match parse_serve(rest) {
                 Ok(options) => Some(Cli::Serve(options)),
                 Err(problem) => usage(problem),
             },
-            [flag, ..] if flag == "--event" || flag.starts_with("--event=") => usage(format!(
-                "unexpected argument after the event: {:?}",
-                args[args.len() - 1]
-            )),
             [other, ..] => usage(format!("unexpected argument {other:?}")),
         }
     }
@@ -101,7 +99,7 @@ impl Cli {
     /// `--serve` (which the caller runs).
     pub(crate) fn exit_unless_invoking(&self) {
         match self {
-            Cli::Invoke(_) | Cli::Serve(_) => {}
+            Cli::Invoke(..) | Cli::Serve(_) => {}
             Cli::Help => {
                 println!("{}", usage_text());
                 std::process::exit(0);
@@ -117,6 +115,38 @@ impl Cli {
     }
 }
 
+/// `--event <source> [--timeout SECONDS]`.
+fn invoke(source: EventSource, rest: &[String]) -> Option<Cli> {
+    match rest {
+        [] => Some(Cli::Invoke(source, None)),
+        [flag, seconds] if flag == "--timeout" => match parse_seconds(seconds) {
+            Ok(timeout) => Some(Cli::Invoke(source, Some(timeout))),
+            Err(problem) => Some(Cli::Usage(Some(problem.to_owned()))),
+        },
+        [other, ..] => Some(Cli::Usage(Some(format!(
+            "unexpected argument after the event: {other:?}"
+        )))),
+    }
+}
+
+/// A `--timeout` value: a number of seconds above zero.
+fn parse_seconds(value: &str) -> Result<Duration, &'static str> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or("--timeout needs a number of seconds above zero")
+}
+
+/// The error Lambda answers for an invocation that ran past its timeout.
+pub(crate) fn timed_out(timeout: Duration) -> Error {
+    Error::new(
+        crate::error::error_type::TIMED_OUT,
+        format!("Task timed out after {:.2} seconds", timeout.as_secs_f64()),
+    )
+}
+
 /// `--serve [ADDR] [--timeout SECONDS]`.
 fn parse_serve(args: &[String]) -> Result<ServeOptions, String> {
     let mut options = ServeOptions {
@@ -127,12 +157,7 @@ fn parse_serve(args: &[String]) -> Result<ServeOptions, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--timeout" => {
-                let seconds = args
-                    .next()
-                    .and_then(|value| value.parse::<f64>().ok())
-                    .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
-                    .ok_or("--timeout needs a number of seconds above zero")?;
-                options.timeout = Duration::from_secs_f64(seconds);
+                options.timeout = parse_seconds(args.next().map_or("", String::as_str))?;
             }
             address if !address.starts_with('-') => options.address = address.to_owned(),
             other => return Err(format!("unexpected argument to --serve: {other:?}")),
@@ -178,6 +203,8 @@ fn usage_text() -> String {
         "usage: {program} --event '<json>'   invoke once with this event\n       \
          {program} --event @FILE      invoke once with the event in FILE\n       \
          {program} --event -          invoke once with the event on stdin\n       \
+         {program} --event ... --timeout SECONDS\n                                    \
+         stop it as Lambda would after SECONDS (default: AWS_LAMBDA_FUNCTION_TIMEOUT, else 3)\n       \
          {program} --serve [ADDR] [--timeout SECONDS]\n                                    \
          run as a local Lambda on ADDR (default 127.0.0.1:9000)\n\n\
          Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API set) run it without arguments."
@@ -196,7 +223,7 @@ where
     E: DeserializeOwned,
     R: IntoFunctionResponse,
 {
-    let Cli::Invoke(source) = cli else {
+    let Cli::Invoke(source, timeout) = cli else {
         cli.exit_unless_invoking();
         return Ok(());
     };
@@ -207,12 +234,20 @@ where
             return Ok(());
         }
     };
-    let context = Context::builder().config(config).build();
+    // As in Lambda and `--serve`: the context's deadline is the timeout, and the
+    // invocation is stopped there.
+    let timeout = timeout.unwrap_or(config.local_timeout());
+    let context = Context::builder()
+        .config(config)
+        .deadline(SystemTime::now() + timeout)
+        .build();
     let span = crate::runtime::invocation_span(&context, true);
-    let outcome = Arc::new(metrics)
-        .scope(true, invoke(&mut service, &payload, context))
-        .instrument(span.clone())
-        .await;
+    let invocation = Arc::new(metrics)
+        .scope(true, crate::invoke::invoke(&mut service, &payload, context))
+        .instrument(span.clone());
+    let outcome = tokio::time::timeout(timeout, invocation)
+        .await
+        .unwrap_or_else(|_| Err(timed_out(timeout)));
     match outcome {
         Ok(FunctionResponse::Buffered(response)) => {
             let mut stdout = std::io::stdout().lock();
@@ -267,19 +302,26 @@ mod tests {
         assert_eq!(parse(&[]), None);
         assert_eq!(
             parse(&["--event", "{}"]),
-            Some(Cli::Invoke(EventSource::Inline("{}".into())))
+            Some(Cli::Invoke(EventSource::Inline("{}".into()), None))
         );
         assert_eq!(
             parse(&["--event={\"a\":1}"]),
-            Some(Cli::Invoke(EventSource::Inline("{\"a\":1}".into())))
+            Some(Cli::Invoke(EventSource::Inline("{\"a\":1}".into()), None))
         );
         assert_eq!(
             parse(&["--event", "@e.json"]),
-            Some(Cli::Invoke(EventSource::File("e.json".into())))
+            Some(Cli::Invoke(EventSource::File("e.json".into()), None))
         );
         assert_eq!(
             parse(&["--event", "-"]),
-            Some(Cli::Invoke(EventSource::Stdin))
+            Some(Cli::Invoke(EventSource::Stdin, None))
+        );
+        assert_eq!(
+            parse(&["--event", "{}", "--timeout", "0.5"]),
+            Some(Cli::Invoke(
+                EventSource::Inline("{}".into()),
+                Some(Duration::from_millis(500))
+            ))
         );
         assert_eq!(parse(&["--help"]), Some(Cli::Help));
         assert_eq!(
@@ -304,6 +346,7 @@ mod tests {
             &["--event"][..],
             &["--bogus"],
             &["--event", "{}", "extra"],
+            &["--event", "{}", "--timeout", "never"],
             &["--serve", "--timeout", "0"],
             &["--serve", "--verbose"],
         ] {

@@ -320,12 +320,9 @@ async fn run_invocation(
                     &format!("the function process exited ({status}) before answering"),
                 ),
                 (None, None) => {
-                    let seconds = timeout.as_secs_f64();
-                    eprintln!("{request_id} Task timed out after {seconds:.2} seconds");
-                    error_json(
-                        "Sandbox.Timedout",
-                        &format!("Task timed out after {seconds:.2} seconds"),
-                    )
+                    let error = super::timed_out(timeout);
+                    eprintln!("{request_id} {}", error.message());
+                    error_json(error.error_type(), error.message())
                 }
             };
             stop_function(shared, function).await;
