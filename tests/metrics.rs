@@ -379,16 +379,22 @@ async fn names_that_would_break_the_document_are_refused() {
 }
 
 #[tokio::test]
-async fn without_a_namespace_adding_fails_and_nothing_is_written() {
+async fn without_a_namespace_metrics_go_to_the_default_one_and_the_invocation_succeeds() {
     let add = |_: Value, _: Context| async move {
-        Ok::<Value, Error>(json!(
-            metrics::add("Charges", Unit::Count, 1.0) == Err(MetricsError::NamespaceMissing)
-        ))
+        metrics::add("Charges", Unit::Count, 1.0)?;
+        Ok::<Value, Error>(json!("charged"))
     };
     let (api, documents) = serve(None, add).await;
     let id = api.push(json!({}));
-    assert_eq!(api.response_json(&id).await, json!(true));
-    assert!(documents.lock().expect("lock").is_empty());
+    assert_eq!(api.response_json(&id).await, json!("charged"));
+    let docs = emf(&documents);
+    // No ColdStart count under a namespace nobody chose: only the invocation's document.
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    assert_eq!(
+        docs[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        metrics::DEFAULT_NAMESPACE
+    );
+    assert_eq!(docs[0]["Charges"], 1.0);
 }
 
 #[tokio::test]

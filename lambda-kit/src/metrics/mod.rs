@@ -18,7 +18,10 @@
 //! - 100 values per metric;
 //! - 1 MB.
 //!
-//! The namespace comes from `POWERTOOLS_METRICS_NAMESPACE` or [`Metrics::namespace`]. Every
+//! The namespace comes from `POWERTOOLS_METRICS_NAMESPACE` or [`Metrics::namespace`].
+//! Without one, metrics go to [`DEFAULT_NAMESPACE`], with one warning per process (as
+//! Powertools for TypeScript does): a missing setting never turns a successful invocation
+//! into a failure. The `ColdStart` count is written only under a namespace you chose. Every
 //! document has the dimension `service` (`POWERTOOLS_SERVICE_NAME`). The first invocation
 //! of an environment also writes a `ColdStart` count of its own, dimensioned by
 //! `function_name` and `service`. Adding a metric outside an invocation (in init, or in a
@@ -26,6 +29,10 @@
 
 mod set;
 mod unit;
+
+/// The namespace of metrics added with no namespace configured, as Powertools for
+/// TypeScript names it.
+pub const DEFAULT_NAMESPACE: &str = "default_namespace";
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -42,9 +49,6 @@ use crate::config::Config;
 /// A metric could not be recorded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MetricsError {
-    /// No namespace is configured.
-    #[error("no metrics namespace: set POWERTOOLS_METRICS_NAMESPACE or call Metrics::namespace")]
-    NamespaceMissing,
     /// The metric's name cannot be used.
     #[error("metric name {name:?} is invalid: {reason}")]
     InvalidName {
@@ -194,10 +198,24 @@ impl Metrics {
         self
     }
 
-    pub(crate) fn namespace_name(&self) -> Result<&str, MetricsError> {
-        self.namespace
-            .as_deref()
-            .ok_or(MetricsError::NamespaceMissing)
+    /// The namespace for the metrics an invocation adds: the configured one, or
+    /// [`DEFAULT_NAMESPACE`] (warned about once per process).
+    pub(crate) fn namespace_name(&self) -> &str {
+        match self.namespace.as_deref() {
+            Some(namespace) => namespace,
+            None => {
+                static WARNED: std::sync::atomic::AtomicBool =
+                    std::sync::atomic::AtomicBool::new(false);
+                if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!(
+                        namespace = DEFAULT_NAMESPACE,
+                        "no metrics namespace is set (POWERTOOLS_METRICS_NAMESPACE or \
+                         Metrics::namespace); metrics go to the default namespace"
+                    );
+                }
+                DEFAULT_NAMESPACE
+            }
+        }
     }
 
     fn write(&self, line: &str) {
@@ -223,7 +241,9 @@ impl Metrics {
         CURRENT
             .scope(current, async move {
                 if cold_start && self.cold_start_metric {
-                    if let Ok(namespace) = self.namespace_name() {
+                    // Only under a namespace the user chose: a function that uses no
+                    // metrics would otherwise pay for a custom metric it never asked for.
+                    if let Some(namespace) = self.namespace.as_deref() {
                         self.write(&cold_start_document(
                             namespace,
                             &self.function_name,

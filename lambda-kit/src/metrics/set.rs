@@ -52,7 +52,6 @@ impl MetricSet {
         resolution: Resolution,
         value: f64,
     ) -> Result<Option<String>, MetricsError> {
-        config.namespace_name()?;
         check_name(name)?;
         self.check_free(config, "metric", name, Member::Metric)?;
         if !value.is_finite() {
@@ -192,7 +191,7 @@ impl MetricSet {
             return None;
         }
         let metrics = std::mem::take(&mut self.metrics);
-        let namespace = config.namespace_name().ok()?;
+        let namespace = config.namespace_name();
         let mut dimensions: Vec<(String, String)> = config
             .default_dimensions()
             .iter()
