@@ -22,23 +22,20 @@ fn max_concurrency(value: Option<String>) -> Result<u32, ConfigError> {
     let Some(value) = value else {
         return Ok(1);
     };
-    let digits = value.trim();
-    let (parsed, all_digits) = (
-        digits.parse::<u64>(),
-        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
-    );
-    let above_range = |value: String| ConfigError {
-        name: "AWS_LAMBDA_MAX_CONCURRENCY",
-        value,
-        expected: "a whole number from 1 to 1600, the range Lambda Managed Instances allow",
-    };
-    match parsed {
-        Ok(n) if n > u64::from(MAX_CONCURRENCY_LIMIT) => Err(above_range(value)),
-        // In range (checked above), so it fits.
-        Ok(n) if n >= 1 => Ok(u32::try_from(n).unwrap_or(MAX_CONCURRENCY_LIMIT)),
-        // Digits too many for any integer type are above the range too.
-        Err(_) if all_digits => Err(above_range(value)),
-        _ => Ok(1),
+    let trimmed = value.trim();
+    let digits = trimmed.strip_prefix('+').unwrap_or(trimmed);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(1);
+    }
+    match digits.parse::<u32>() {
+        Ok(0) => Ok(1),
+        Ok(n) if n <= MAX_CONCURRENCY_LIMIT => Ok(n),
+        // Above the range, or too many digits for any count.
+        _ => Err(ConfigError {
+            name: "AWS_LAMBDA_MAX_CONCURRENCY",
+            value,
+            expected: "a whole number from 1 to 1600, the range Lambda Managed Instances allow",
+        }),
     }
 }
 

@@ -45,16 +45,21 @@ fn stray_invocation() -> Bytes {
     [head.as_bytes(), &body[..]].concat().into()
 }
 
+/// Nothing was posted for the invocation that `stray_invocation` names.
+fn the_stray_invocation_was_not_run(api: &FakeRuntimeApi) {
+    assert!(
+        api.posts_for("stray-id").is_empty(),
+        "the stray invocation is not run"
+    );
+}
+
 #[tokio::test]
 async fn a_stray_answer_after_next_never_answers_a_later_request() {
     for stray in [Bytes::from_static(STRAY_202), stray_invocation()] {
         let (api, _runtime) = start(handler_fn(echo)).await;
         api.inject(Route::Next, Fault::StrayBytesAfter(stray));
         every_later_invocation_is_answered_once(&api, 6).await;
-        assert!(
-            api.posts_for("stray-id").is_empty(),
-            "the stray invocation is not run"
-        );
+        the_stray_invocation_was_not_run(&api);
     }
 }
 
@@ -72,10 +77,7 @@ async fn with_four_workers_a_stray_answer_never_answers_a_later_request() {
         api.inject(Route::Next, Fault::StrayBytesAfter(stray_invocation()));
     }
     every_later_invocation_is_answered_once(&api, 6).await;
-    assert!(
-        api.posts_for("stray-id").is_empty(),
-        "the stray invocation is not run"
-    );
+    the_stray_invocation_was_not_run(&api);
 }
 
 #[tokio::test]

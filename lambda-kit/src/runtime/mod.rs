@@ -26,6 +26,7 @@ use http::StatusCode;
 use serde::de::DeserializeOwned;
 use tower::layer::util::{Identity, Stack};
 use tower::{Layer, Service, ServiceBuilder};
+use tracing::Instrument as _;
 
 pub use client::ApiError;
 pub use endpoint::{EndpointError, encode_request_id};
@@ -34,7 +35,7 @@ pub use invocation::header;
 use self::backoff::Backoff;
 use self::client::ApiClient;
 use self::endpoint::{AnswerPath, Endpoint};
-use self::invocation::{UnreadableInvocation, context_from_headers, name};
+use self::invocation::{UnreadableInvocation, context_from_headers, unreadable_invocation};
 use self::streaming::{FunctionResponse, IntoFunctionResponse};
 use crate::config::{Config, ConfigError};
 use crate::context::Context;
@@ -530,27 +531,18 @@ async fn next_invocation(client: &mut ApiClient, config: &Arc<Config>) -> Result
             Err(unreadable) => return Ok(Polled::Unreadable(unreadable)),
         };
         if response.status == StatusCode::OK {
-            match context_from_headers(&response.headers, config, SystemTime::now()) {
+            let context = context_from_headers(&response.headers, config, SystemTime::now());
+            let missing = match context {
                 Ok(context) => return Ok(Polled::Invocation(context, response.body)),
-                // A request id that is there but not text still names the invocation.
-                Err(_) if raw_request_id(&response).is_some() => {
-                    let request_id = raw_request_id(&response).unwrap_or_default().to_vec();
-                    return Ok(Polled::Unreadable(UnreadableInvocation {
-                        request_id,
-                        invocation_id: response
-                            .headers
-                            .get(name::INVOCATION_ID.as_str())
-                            .and_then(|value| std::str::from_utf8(value).ok())
-                            .map(str::to_owned),
-                        reason: "its Lambda-Runtime-Aws-Request-Id header is not UTF-8 text"
-                            .to_owned(),
-                    }));
-                }
-                Err(missing) => {
-                    tracing::error!("{missing}; it cannot be answered, so Lambda will time it out");
-                    continue;
-                }
+                Err(missing) => missing,
+            };
+            // A request id that is there but not text still names the invocation.
+            let not_text = "its Lambda-Runtime-Aws-Request-Id header is not UTF-8 text";
+            if let Some(unreadable) = unreadable_invocation(response.headers.raw(), &not_text) {
+                return Ok(Polled::Unreadable(unreadable));
             }
+            tracing::error!("{missing}; it cannot be answered, so Lambda will time it out");
+            continue;
         }
         let status = response.status;
         let body = String::from_utf8_lossy(&response.body).into_owned();
@@ -569,15 +561,6 @@ async fn next_invocation(client: &mut ApiClient, config: &Arc<Config>) -> Result
         );
         tokio::time::sleep(delay).await;
     }
-}
-
-/// The request id of a `/next` answer as raw bytes, trimmed, if it has a non-empty one.
-fn raw_request_id(response: &wire::Answer) -> Option<&[u8]> {
-    response
-        .headers
-        .get(name::REQUEST_ID.as_str())
-        .map(<[u8]>::trim_ascii)
-        .filter(|id| !id.is_empty())
 }
 
 /// Answers an invocation that could not be read with a `Runtime.InvalidEvent` error, so
@@ -599,15 +582,15 @@ async fn answer_unreadable(
         .config(Arc::clone(config))
         .deadline_unknown_from(SystemTime::now())
         .build();
-    invocation_span(&context, false).in_scope(|| log_failure(&error));
     let path = client.answer_path_of_raw_id(&unreadable.request_id);
-    let response = client
-        .post_error(&path, unreadable.invocation_id.as_deref(), &error.to_body())
-        .await?;
-    if !response.status.is_success() {
-        log_refusal("error", response.status, &response.body);
-    }
-    Ok(())
+    answer(
+        client,
+        &path,
+        unreadable.invocation_id.as_deref(),
+        Err(error),
+    )
+    .instrument(invocation_span(&context, false))
+    .await
 }
 
 /// Posts the outcome of one invocation so that it ends in exactly one accepted answer.

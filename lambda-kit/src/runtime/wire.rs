@@ -109,6 +109,11 @@ pub(crate) struct AnswerHeaders {
 }
 
 impl AnswerHeaders {
+    /// The head as it arrived: the status line and every header line.
+    pub(crate) fn raw(&self) -> &[u8] {
+        &self.head
+    }
+
     /// The first value of the header `name` (compared without regard to case).
     pub(crate) fn get(&self, name: &str) -> Option<&[u8]> {
         self.fields
@@ -565,18 +570,20 @@ impl FramingHeaders {
         if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
             return Ok(AnswerFraming::Empty);
         }
-        match (self.transfer_encoding, self.content_length) {
+        match (
+            self.transfer_encoding,
+            self.content_length_error,
+            self.content_length,
+        ) {
             // HTTP/1.0 has no transfer codings: such framing is faulty (RFC 9112, 6.1).
-            (Some(_), _) if http_1_0 => {
+            (Some(_), _, _) if http_1_0 => {
                 Err(malformed("an HTTP/1.0 answer has a Transfer-Encoding"))
             }
-            (Some(true), _) => Ok(AnswerFraming::Chunked),
-            (Some(false), _) => Ok(AnswerFraming::UntilClose),
-            (None, _) if self.content_length_error.is_some() => {
-                Err(malformed(self.content_length_error.unwrap_or_default()))
-            }
-            (None, None) => Ok(AnswerFraming::UntilClose),
-            (None, Some(length)) => Ok(AnswerFraming::Length(length)),
+            (Some(true), _, _) => Ok(AnswerFraming::Chunked),
+            (Some(false), _, _) => Ok(AnswerFraming::UntilClose),
+            (None, Some(problem), _) => Err(malformed(problem)),
+            (None, None, None) => Ok(AnswerFraming::UntilClose),
+            (None, None, Some(length)) => Ok(AnswerFraming::Length(length)),
         }
     }
 }
@@ -654,7 +661,7 @@ fn head_too_large() -> WireError {
 }
 
 /// Where the head at the start of `buffer` ends (after its blank line), if it does.
-fn head_end(buffer: &[u8]) -> Option<usize> {
+pub(super) fn head_end(buffer: &[u8]) -> Option<usize> {
     buffer
         .windows(4)
         .position(|window| window == b"\r\n\r\n")

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Answer, WireError, answer_from_bytes};
+use super::{Answer, WireError, answer_from_bytes, head_end};
 
 /// What a client made of an answer: its status and body, or a refusal.
 type Verdict = Option<(u16, Bytes)>;
@@ -166,14 +166,6 @@ prop_compose! {
     }
 }
 
-/// Where the head ends (after its blank line).
-fn head_length(bytes: &[u8]) -> usize {
-    bytes
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .map_or(bytes.len(), |at| at + 4)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -193,7 +185,7 @@ proptest! {
         byte in prop_oneof![Just(b'\0'), Just(b'\n'), Just(b'\r'), Just(b':'), Just(b' '), Just(b'\x7f'), Just(0xffu8), any::<u8>()],
     ) {
         let mut bytes = bytes;
-        let head = head_length(&bytes);
+        let head = head_end(&bytes).unwrap_or(bytes.len());
         // The status line's reason phrase is free text to both; a CR or LF inside it ends
         // the line in ways the two parsers read differently (neither is wrong).
         let index = at.index(head.max(1));

@@ -245,6 +245,8 @@ impl tokio::io::AsyncWrite for FaultyStream {
     }
 }
 
+/// Locks `mutex`. A panicking test thread may poison it; what it guards is still
+/// consistent, because every update is a single step.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
@@ -481,11 +483,7 @@ impl Drop for FakeRuntimeApi {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking test thread may poison the lock; the state is still consistent
-        // because every update is a single step.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.state)
     }
 
     fn update<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
