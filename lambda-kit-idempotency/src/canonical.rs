@@ -5,10 +5,9 @@
 //! UTF-8 bytes, strings escaped as `serde_json` escapes them and numbers written as
 //! `serde_json` writes them. The hash is SHA-256 of that text, as 64 lowercase hex digits.
 
-use std::fmt::Write as _;
-
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+
+use crate::hash::HashFunction;
 
 /// Writes `value` as canonical JSON: no whitespace, object keys sorted.
 pub fn canonical_json(value: &Value) -> String {
@@ -19,13 +18,7 @@ pub fn canonical_json(value: &Value) -> String {
 
 /// SHA-256 of the canonical JSON of `value`, in lowercase hex.
 pub fn hash_value(value: &Value) -> String {
-    let digest = Sha256::digest(canonical_json(value).as_bytes());
-    let mut hex = String::with_capacity(64);
-    for byte in digest.iter() {
-        // Writing into a String cannot fail.
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
+    HashFunction::Sha256.hex_digest(canonical_json(value).as_bytes())
 }
 
 fn write_canonical(value: &Value, out: &mut String) {

@@ -11,12 +11,13 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::cache::LocalCache;
-use crate::canonical::hash_value;
 use crate::config::{IdempotencyBuilder, MissingKey};
 use crate::error::IdempotencyError;
+use crate::hash::HashFunction;
 use crate::record::{Record, Status, epoch_millis, epoch_seconds};
 use crate::select::Selection;
 use crate::store::{Acquired, Store};
+use crate::text::HashedText;
 
 /// How many times an acquire is repeated when the conflicting record it got back is
 /// already expired (a race with its expiry or a deletion): twice, as in Powertools.
@@ -48,6 +49,9 @@ pub(crate) struct Settings {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) key: Selection,
     pub(crate) validation: Option<Selection>,
+    /// The text a selection is hashed as.
+    pub(crate) text: HashedText,
+    pub(crate) hash: HashFunction,
     pub(crate) expires_after: Duration,
     pub(crate) missing_key: MissingKey,
     pub(crate) cache: Option<LocalCache>,
@@ -63,6 +67,8 @@ impl std::fmt::Debug for Idempotency {
             .field("validation", &self.settings.validation)
             .field("expires_after", &self.settings.expires_after)
             .field("key_prefix", &self.settings.key_prefix)
+            .field("text", &self.settings.text)
+            .field("hash", &self.settings.hash)
             .field("disabled", &self.settings.disabled)
             .finish_non_exhaustive()
     }
@@ -95,8 +101,13 @@ impl Idempotency {
         Fut: Future<Output = Result<T, E>>,
         E: Into<Error>,
     {
-        let data = serde_json::to_value(data)?;
+        let data = self.data(data)?;
         self.run_value(ctx.deadline(), &data, work).await
+    }
+
+    /// `data` as the JSON its keys are selected from.
+    pub(crate) fn data<D: Serialize + ?Sized>(&self, data: &D) -> Result<Value, Error> {
+        Ok(self.settings.text.data(data)?)
     }
 
     /// [`run`](Self::run) on data already in JSON form, for an invocation that ends at
@@ -123,7 +134,7 @@ impl Idempotency {
         let validation = settings
             .validation
             .as_ref()
-            .and_then(|selection| hash_selection(selection, data));
+            .and_then(|selection| settings.validation_hash(selection, data));
         if let Some(record) = self.cached(&key) {
             check_validation(&record, validation.as_deref())?;
             return replay(&record);
@@ -152,7 +163,7 @@ impl Idempotency {
     /// The record key for `data`, or `None` when it has no key and missing keys are skipped.
     fn record_key(&self, data: &Value) -> Result<Option<String>, Error> {
         let settings = &*self.settings;
-        match hash_selection(&settings.key, data) {
+        match settings.key_hash(data) {
             Some(hash) => Ok(Some(format!("{}{hash}", settings.key_prefix))),
             None => match settings.missing_key {
                 MissingKey::Skip => {
@@ -249,17 +260,42 @@ impl Idempotency {
     }
 }
 
-/// The hash of what `selection` picks out of `data`; `None` if it picks nothing. An
-/// expression that fails on this data (say `powertools_json` on a body that is not
-/// JSON) counts as picking nothing, and the failure is logged.
-fn hash_selection(selection: &Selection, data: &Value) -> Option<String> {
-    match selection.select(data) {
-        Ok(selected) => selected.as_ref().map(hash_value),
-        Err(error) => {
-            tracing::warn!(selection = %selection.describe(), %error, "idempotency selection failed");
-            None
-        }
+impl Settings {
+    /// The hash of the key `data` holds; `None` if the key selection finds nothing. An
+    /// expression that fails on this data (say `powertools_json` on a body that is not
+    /// JSON) counts as finding nothing, and the failure is logged.
+    fn key_hash(&self, data: &Value) -> Option<String> {
+        let selected = logged(&self.key, self.key.select(data))?;
+        Some(self.hash_of(&selected))
     }
+
+    /// The validation hash of `data`. What the selection finds is hashed as it is, as
+    /// Powertools does, except that lambda-kit's own keys store no hash when it finds
+    /// nothing (Python's text hashes `null` then).
+    fn validation_hash(&self, selection: &Selection, data: &Value) -> Option<String> {
+        let selected = match self.text {
+            HashedText::Canonical => logged(selection, selection.select(data))?,
+            HashedText::Python => {
+                logged(selection, selection.select_as_is(data)).unwrap_or(Value::Null)
+            }
+        };
+        Some(self.hash_of(&selected))
+    }
+
+    fn hash_of(&self, selected: &Value) -> String {
+        self.hash.hex_digest(self.text.write(selected).as_bytes())
+    }
+}
+
+/// A selection's result, with a failed search logged and taken as finding nothing.
+fn logged(
+    selection: &Selection,
+    result: Result<Option<Value>, jmespath::JmespathError>,
+) -> Option<Value> {
+    result.unwrap_or_else(|error| {
+        tracing::warn!(selection = %selection.describe(), %error, "idempotency selection failed");
+        None
+    })
 }
 
 /// Answers from a live record another call wrote.

@@ -85,7 +85,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let idempotency = self.idempotency.clone();
         Box::pin(async move {
-            let data = serde_json::to_value(&event.payload)?;
+            let data = idempotency.data(&event.payload)?;
             let deadline = event.context.deadline();
             idempotency
                 .run_value(deadline, &data, move || inner.call(event))

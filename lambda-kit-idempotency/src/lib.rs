@@ -10,7 +10,10 @@
 //!   of the canonical JSON (object keys sorted, no whitespace) of the whole event, or of
 //!   what a JMESPath expression or a closure selects. `powertools_json(...)` parses a
 //!   string that holds JSON, such as an API Gateway body, so that an expression can
-//!   select inside it.
+//!   select inside it. With
+//!   [`powertools_compatible`](IdempotencyBuilder::powertools_compatible), keys and
+//!   validation hashes are the ones Powertools for Python computes, so the two can share
+//!   a DynamoDB table.
 //! - **Flow:** one conditional write of an INPROGRESS record (no read first). If a live
 //!   record holds the key, it comes back with the failed write: COMPLETED answers with
 //!   its stored response, INPROGRESS fails with `AlreadyInProgress`. After the work, the
@@ -30,11 +33,14 @@ mod cache;
 mod canonical;
 mod config;
 mod error;
+mod hash;
 mod idempotency;
 mod layer;
+mod python_json;
 mod record;
 mod select;
 pub mod store;
+mod text;
 
 pub use canonical::{canonical_json, hash_value};
 pub use config::{
@@ -42,6 +48,7 @@ pub use config::{
     MissingKey,
 };
 pub use error::{IdempotencyError, StoreError, error_type};
+pub use hash::HashFunction;
 pub use idempotency::Idempotency;
 pub use layer::{IdempotencyLayer, Idempotent};
 pub use record::{Record, Status};

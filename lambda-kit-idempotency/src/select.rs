@@ -8,31 +8,44 @@ use jmespath::functions::{ArgumentType, CustomFunction, Signature};
 use jmespath::{ErrorReason, Expression, JmespathError, Rcvar, Runtime, Variable};
 use serde_json::Value;
 
-/// The JMESPath runtime: the standard functions plus `powertools_json(value)`, which
-/// parses a string holding JSON (an API Gateway `body`, an SQS `body`) so that the
-/// expression can select inside it, as Powertools for AWS Lambda does.
-static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
+use crate::text::{self, HashedText};
+
+/// The JMESPath runtime of lambda-kit's canonical keys: the standard functions plus
+/// `powertools_json(value)`, which parses a string holding JSON (an API Gateway `body`, an
+/// SQS `body`) so that the expression can select inside it, as Powertools for AWS Lambda
+/// does.
+static CANONICAL_RUNTIME: LazyLock<Runtime> = LazyLock::new(|| runtime(Variable::from_json));
+
+/// The runtime of Powertools-compatible keys: `powertools_json` reads numbers as Python
+/// does (integers beyond 64 bits exact).
+static PYTHON_RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
+    runtime(|text| {
+        text::parse(text)
+            .map_err(|error| error.to_string())
+            .and_then(|value| serde_json::from_value(value).map_err(|error| error.to_string()))
+    })
+});
+
+fn runtime(parse: fn(&str) -> Result<Variable, String>) -> Runtime {
     let mut runtime = Runtime::new();
     runtime.register_builtin_functions();
     runtime.register_function(
         "powertools_json",
         Box::new(CustomFunction::new(
             Signature::new(vec![ArgumentType::String], None),
-            Box::new(|args: &[Rcvar], ctx: &mut jmespath::Context<'_>| {
+            Box::new(move |args: &[Rcvar], ctx: &mut jmespath::Context<'_>| {
                 let text = args[0].as_string().map(String::as_str).unwrap_or_default();
-                Variable::from_json(text)
-                    .map(Rcvar::new)
-                    .map_err(|message| {
-                        JmespathError::from_ctx(
-                            ctx,
-                            ErrorReason::Parse(format!("powertools_json: {message}")),
-                        )
-                    })
+                parse(text).map(Rcvar::new).map_err(|message| {
+                    JmespathError::from_ctx(
+                        ctx,
+                        ErrorReason::Parse(format!("powertools_json: {message}")),
+                    )
+                })
             }),
         )),
     );
     runtime
-});
+}
 
 type SelectFn = dyn Fn(&Value) -> Option<Value> + Send + Sync;
 
@@ -52,7 +65,16 @@ impl Selection {
     /// Compiles a JMESPath expression, such as `order_id`, `[customer, order_id]` or
     /// `powertools_json(body).order_id`.
     pub fn jmespath(expression: &str) -> Result<Self, JmespathError> {
-        RUNTIME
+        Self::jmespath_for(expression, HashedText::Canonical)
+    }
+
+    /// Compiles an expression whose `powertools_json` reads numbers as `text` needs.
+    pub(crate) fn jmespath_for(expression: &str, text: HashedText) -> Result<Self, JmespathError> {
+        let runtime = match text {
+            HashedText::Canonical => &*CANONICAL_RUNTIME,
+            HashedText::Python => &*PYTHON_RUNTIME,
+        };
+        runtime
             .compile(expression)
             .map(|compiled| Selection::JmesPath(Arc::new(compiled)))
     }
@@ -65,10 +87,20 @@ impl Selection {
         Selection::Closure(Arc::new(select))
     }
 
-    /// Applies the selection. `Ok(None)` means nothing was selected: null, or a list of
-    /// nulls (what `[a, b]` gives when neither field exists).
+    /// Applies the selection. `Ok(None)` means nothing was selected, as Powertools for
+    /// Python decides it: null, the empty string, or a list or object holding only nulls
+    /// (what `[a, b]` and `{a: a, b: b}` give when neither field exists). Numbers and
+    /// booleans, zero and `false` included, are keys.
     pub fn select(&self, data: &Value) -> Result<Option<Value>, JmespathError> {
-        let selected = match self {
+        Ok(self
+            .select_as_is(data)?
+            .filter(|value| !is_empty_selection(value)))
+    }
+
+    /// Applies the selection and keeps what it finds, empty or not; `None` only when a
+    /// closure returns it.
+    pub(crate) fn select_as_is(&self, data: &Value) -> Result<Option<Value>, JmespathError> {
+        Ok(match self {
             Selection::Whole => Some(data.clone()),
             Selection::JmesPath(expression) => {
                 let found = expression.search(data)?;
@@ -76,8 +108,7 @@ impl Selection {
                 serde_json::to_value(&*found).ok()
             }
             Selection::Closure(select) => select(data),
-        };
-        Ok(selected.filter(|value| !is_empty_selection(value)))
+        })
     }
 
     /// Names the selection in error messages.
@@ -99,8 +130,10 @@ impl fmt::Debug for Selection {
 fn is_empty_selection(value: &Value) -> bool {
     match value {
         Value::Null => true,
+        Value::String(text) => text.is_empty(),
         Value::Array(items) => items.iter().all(Value::is_null),
-        _ => false,
+        Value::Object(map) => map.values().all(Value::is_null),
+        Value::Bool(_) | Value::Number(_) => false,
     }
 }
 
@@ -148,6 +181,10 @@ mod tests {
     fn nothing_found_is_none() {
         assert_eq!(select("order_id", json!({"other": 1})), None);
         assert_eq!(select("[a, b]", json!({"other": 1})), None);
+        assert_eq!(select("{a: a, b: b}", json!({"other": 1})), None);
+        assert_eq!(select("a", json!({"a": ""})), None);
+        assert_eq!(select("a", json!({"a": 0})), Some(json!(0)));
+        assert_eq!(select("a", json!({"a": false})), Some(json!(false)));
     }
 
     #[test]
