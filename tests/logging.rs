@@ -537,3 +537,128 @@ async fn provisioned_concurrency_reports_no_cold_start() {
     // start, as Powertools reports it.
     assert_eq!(cold, [json!(false), json!(false)]);
 }
+
+/// The lines of one failing invocation under [`LogSchema::Powertools`], key by key against
+/// the lines Powertools for AWS Lambda (Python) Logger writes for the same invocation
+/// (`tests/powertools/logger.py`, run here with the same function, request and trace).
+#[tokio::test]
+async fn the_powertools_schema_matches_powertools_own_lines() {
+    use lambda_kit::logging::LogSchema;
+    let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    let vars = [
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "orders"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+        ("POWERTOOLS_SERVICE_NAME", "payments"),
+    ];
+    let declines = |_: Value, _: Context| async move {
+        tracing::info!(order_id = 7, "charging");
+        tracing::warn!("slow card network");
+        Err::<Value, Error>(Error::new("PaymentDeclined", "card declined"))
+    };
+    let (api, captured, _guard) = serve(
+        &vars,
+        |logging| logging.schema(LogSchema::Powertools),
+        declines,
+    )
+    .await;
+    let id = api
+        .push_invocation(FakeInvocation::json(&json!({})).header("lambda-runtime-trace-id", trace));
+    api.answer(&id).await;
+    let ours = captured.json_lines();
+    let arn = ours[0]["function_arn"].as_str().expect("an ARN").to_owned();
+
+    let python = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/powertools/logger.py"))
+        .args([&id, &arn])
+        .envs(
+            vars.iter()
+                .copied()
+                .filter(|(name, _)| *name != "AWS_LAMBDA_LOG_FORMAT"),
+        )
+        .env("_X_AMZN_TRACE_ID", trace)
+        .output()
+        .expect("python3 runs (scripts/test.sh installs aws-lambda-powertools)");
+    assert!(
+        python.status.success(),
+        "{}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+    let theirs: Vec<Value> = String::from_utf8(python.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(theirs.len(), 3, "{theirs:#?}");
+
+    for their in &theirs {
+        let message = &their["message"];
+        let our = ours
+            .iter()
+            .find(|line| &line["message"] == message)
+            .unwrap_or_else(|| panic!("no line {message} in {ours:#?}"));
+        let keys = |line: &Value| -> Vec<String> {
+            let mut keys: Vec<String> = line.as_object().expect("object").keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        // lambda-kit's one extra key: whether the failure was the caller's fault.
+        let mut our_keys = keys(our);
+        our_keys.retain(|key| key != "clientError");
+        assert_eq!(our_keys, keys(their), "the keys of {message}");
+        for (key, theirs) in their.as_object().expect("object") {
+            let ours = &our[key];
+            match key.as_str() {
+                // Lambda's level names and RFC 3339, which level filtering needs.
+                "level" if theirs == "WARNING" => assert_eq!(ours, "WARN"),
+                "timestamp" => assert!(ours.is_string(), "{ours}"),
+                // Where it was logged: `where:line` in either language (the failure line
+                // is the runtime's, which logs it).
+                "location" => {
+                    let (place, line) = ours
+                        .as_str()
+                        .and_then(|l| l.rsplit_once(':'))
+                        .expect("where:line");
+                    assert!(
+                        ["logging", "lambda_kit::runtime"].contains(&place)
+                            && line.parse::<u32>().is_ok(),
+                        "{ours}"
+                    );
+                }
+                // The traceback ends with the line `Type: message`, all a Rust error has.
+                "exception" => {
+                    let last = theirs
+                        .as_str()
+                        .and_then(|t| t.lines().last())
+                        .expect("text");
+                    assert_eq!(ours, last);
+                }
+                "stack_trace" => {
+                    assert_eq!(keys(ours), keys(theirs));
+                    assert_eq!(ours["type"], theirs["type"]);
+                    assert_eq!(ours["value"], theirs["value"]);
+                }
+                _ => assert_eq!(ours, theirs, "{key} of {message}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_log_schema_comes_from_the_environment() {
+    let vars = [
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ("LAMBDA_KIT_LOG_SCHEMA", "Powertools"),
+        ("POWERTOOLS_LOGGER_SAMPLE_RATE", "0.5"),
+    ];
+    let (api, captured, _guard) = serve(&vars, |logging| logging, charge).await;
+    let id = answered(&api, json!({})).await;
+    let line = captured
+        .json_lines()
+        .into_iter()
+        .find(|line| line["message"] == "charging")
+        .expect("the line");
+    assert_eq!(line["function_request_id"], id);
+    assert_eq!(line["sampling_rate"], 0.5);
+    assert!(line.get("requestId").is_none() && line.get("target").is_none());
+}

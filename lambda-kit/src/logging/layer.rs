@@ -17,8 +17,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::DebugBuffer;
 use super::fields::{FieldValue, Fields, Typed, push_json_str, push_json_value};
+use super::{DebugBuffer, LogSchema};
 use crate::config::LogFormat;
 
 /// Keys the runtime puts on the invocation span; text lines show the request id in its own
@@ -36,6 +36,7 @@ const CONTEXT_KEYS: [&str; 7] = [
 /// What the layer and its filter share.
 pub(crate) struct Settings {
     pub(crate) format: LogFormat,
+    pub(crate) schema: LogSchema,
     pub(crate) targets: Targets,
     /// The most verbose level sampling or buffering may need (OFF when neither is on).
     pub(crate) headroom: LevelFilter,
@@ -190,7 +191,7 @@ where
         fields.extend_from(&event_fields);
         let line = self.render(
             level,
-            metadata.target(),
+            Origin::of(metadata),
             event_fields.message.as_deref(),
             &fields,
         );
@@ -247,7 +248,11 @@ where
                  raise its size to keep them",
                 buffer.evicted
             );
-            let line = self.render(Level::WARN, "lambda_kit::logging", Some(&note), fields);
+            let origin = Origin {
+                target: "lambda_kit::logging",
+                ..Origin::of(metadata)
+            };
+            let line = self.render(Level::WARN, origin, Some(&note), fields);
             self.write(metadata, &line);
         }
         for line in buffer.lines.drain(..) {
@@ -260,7 +265,7 @@ where
     fn render(
         &self,
         level: Level,
-        target: &str,
+        origin: Origin<'_>,
         message: Option<&str>,
         fields: &Fields,
     ) -> Vec<u8> {
@@ -270,9 +275,12 @@ where
                 all.set(name, value.clone());
             }
         }
-        match self.settings.format {
-            LogFormat::Json => render_json(level, target, message, &all),
-            LogFormat::Text => render_text(level, message, &all),
+        match (self.settings.format, self.settings.schema) {
+            (LogFormat::Json, LogSchema::Lambda) => render_json(level, origin, message, &all),
+            (LogFormat::Json, LogSchema::Powertools) => {
+                render_powertools_json(level, origin, message, &all)
+            }
+            (LogFormat::Text, _) => render_text(level, message, &all),
         }
     }
 }
@@ -305,8 +313,49 @@ fn timestamp() -> humantime::Rfc3339Timestamp {
     humantime::format_rfc3339_millis(SystemTime::now())
 }
 
-/// `{"timestamp","level","message", span and event fields..., "target", static fields}`.
-fn render_json(level: Level, target: &str, message: Option<&str>, fields: &Fields) -> Vec<u8> {
+/// Where a line was logged.
+#[derive(Clone, Copy)]
+struct Origin<'a> {
+    target: &'a str,
+    module_path: Option<&'a str>,
+    line: Option<u32>,
+}
+
+impl<'a> Origin<'a> {
+    fn of(metadata: &'a Metadata<'a>) -> Self {
+        Origin {
+            target: metadata.target(),
+            module_path: metadata.module_path(),
+            line: metadata.line(),
+        }
+    }
+}
+
+/// Keys every JSON line writes itself, so a field of the same name is not written again.
+fn is_reserved(name: &str) -> bool {
+    matches!(name, "timestamp" | "level" | "message" | "target") || name.starts_with('_')
+}
+
+/// Appends `,"key":value` for each field that is not reserved, under the key `key_of`
+/// gives its name (`None` leaves it out).
+fn push_fields(
+    line: &mut Vec<u8>,
+    fields: &Fields,
+    key_of: impl Fn(&'static str) -> Option<&'static str>,
+) {
+    for (name, value) in &fields.entries {
+        let Some(key) = key_of(name).filter(|_| !is_reserved(name)) else {
+            continue;
+        };
+        line.push(b',');
+        push_json_str(line, key);
+        line.push(b':');
+        push_json_value(line, value);
+    }
+}
+
+/// `{"timestamp","level","message"`: the start of every JSON line.
+fn json_head(level: Level, message: Option<&str>) -> Vec<u8> {
     let mut line = Vec::with_capacity(256);
     line.extend_from_slice(b"{\"timestamp\":\"");
     line.extend_from_slice(timestamp().to_string().as_bytes());
@@ -314,17 +363,69 @@ fn render_json(level: Level, target: &str, message: Option<&str>, fields: &Field
     line.extend_from_slice(level_name(level).as_bytes());
     line.extend_from_slice(b"\",\"message\":");
     push_json_str(&mut line, message.unwrap_or_default());
-    for (name, value) in &fields.entries {
-        if matches!(*name, "timestamp" | "level" | "message" | "target") || name.starts_with('_') {
-            continue;
-        }
-        line.push(b',');
-        push_json_str(&mut line, name);
-        line.push(b':');
-        push_json_value(&mut line, value);
-    }
+    line
+}
+
+/// `{"timestamp","level","message", span and event fields..., "target", static fields}`.
+fn render_json(
+    level: Level,
+    origin: Origin<'_>,
+    message: Option<&str>,
+    fields: &Fields,
+) -> Vec<u8> {
+    let mut line = json_head(level, message);
+    push_fields(&mut line, fields, Some);
     line.extend_from_slice(b",\"target\":");
-    push_json_str(&mut line, target);
+    push_json_str(&mut line, origin.target);
+    line.extend_from_slice(b"}\n");
+    line
+}
+
+/// The keys Powertools Logger gives facts that lambda-kit's spans name otherwise. The
+/// message of a failure is left out: it goes into `exception` and `stack_trace`.
+fn powertools_key(name: &'static str) -> Option<&'static str> {
+    match name {
+        "requestId" => Some("function_request_id"),
+        "xrayTraceId" => Some("xray_trace_id"),
+        "errorType" => Some("exception_name"),
+        "errorMessage" => None,
+        other => Some(other),
+    }
+}
+
+/// A line with Powertools Logger's keys (see [`LogSchema::Powertools`]).
+fn render_powertools_json(
+    level: Level,
+    origin: Origin<'_>,
+    message: Option<&str>,
+    fields: &Fields,
+) -> Vec<u8> {
+    let mut line = json_head(level, message);
+    line.extend_from_slice(b",\"location\":");
+    let location = format!(
+        "{}:{}",
+        origin.module_path.unwrap_or(origin.target),
+        origin.line.unwrap_or_default()
+    );
+    push_json_str(&mut line, &location);
+    push_fields(&mut line, fields, powertools_key);
+    if let Some(FieldValue::Str(error_type)) = fields.get("errorType") {
+        let message = match fields.get("errorMessage") {
+            Some(FieldValue::Str(text)) => text.as_str(),
+            _ => "",
+        };
+        // Python's `exception` is the formatted traceback, ending `Type: message`; a Rust
+        // error has no frames to show, so that last line is all of it.
+        line.extend_from_slice(b",\"exception\":");
+        push_json_str(&mut line, &format!("{error_type}: {message}"));
+        line.extend_from_slice(b",\"stack_trace\":{\"type\":");
+        push_json_str(&mut line, error_type);
+        line.extend_from_slice(b",\"value\":");
+        push_json_str(&mut line, message);
+        line.extend_from_slice(b",\"module\":");
+        push_json_str(&mut line, origin.module_path.unwrap_or(origin.target));
+        line.extend_from_slice(b",\"frames\":[]}");
+    }
     line.extend_from_slice(b"}\n");
     line
 }

@@ -12,6 +12,9 @@
 //!   - the fields of the event and of the spans around it, flattened;
 //!   - `target`, then `service` (`POWERTOOLS_SERVICE_NAME`), `function_name` and
 //!     `function_memory_size`.
+//! - Key schema ([`LogSchema`], `LAMBDA_KIT_LOG_SCHEMA=powertools`): Powertools Logger's
+//!   keys for the same facts instead (`function_request_id`, `xray_trace_id`, `location`,
+//!   `exception_name`, `exception`, `stack_trace`, `sampling_rate`).
 //! - Debug sampling: `POWERTOOLS_LOGGER_SAMPLE_RATE` (0.0 to 1.0) turns DEBUG on for that
 //!   share of invocations.
 //! - Debug buffering ([`Logging::debug_buffer`]): lines at or below a level are held per
@@ -44,6 +47,40 @@ use crate::config::{Config, LogFormat};
 /// Powertools' service name when `POWERTOOLS_SERVICE_NAME` is not set.
 const UNDEFINED_SERVICE: &str = "service_undefined";
 
+/// The variable that picks the [`LogSchema`]: `powertools` (any case), else the default.
+pub const LOG_SCHEMA_ENV: &str = "LAMBDA_KIT_LOG_SCHEMA";
+
+/// Which names and shapes JSON lines give the facts they carry.
+///
+/// Both keep what Lambda's advanced logging controls read: `level` with Lambda's level
+/// names (`WARN`, not Python's `WARNING`: Lambda files a level it does not know as INFO,
+/// so a warning would be filtered away at WARN) and `timestamp` in RFC 3339.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogSchema {
+    /// Lambda's own keys where Lambda has one (`requestId`, `xrayTraceId`, `errorType`,
+    /// `errorMessage`, `tenantId`), Powertools' for the rest (`cold_start`,
+    /// `function_arn`, `service`, `function_name`, `function_memory_size`), and `target`.
+    #[default]
+    Lambda,
+    /// Powertools for AWS Lambda (Python) Logger's keys and value shapes, so that a
+    /// CloudWatch Logs Insights query written for a Python function works on this one:
+    /// `function_request_id`, `xray_trace_id` (the trace's `Root`), `location`
+    /// (`module::path:line`), `sampling_rate` (when sampling is on), and for a failure
+    /// `exception_name` (the errorType), `exception` (`errorType: errorMessage`) and
+    /// `stack_trace` (`{"type", "value", "module", "frames"}`). No `target`.
+    Powertools,
+}
+
+impl LogSchema {
+    /// Reads [`LOG_SCHEMA_ENV`]'s value: `powertools` selects [`LogSchema::Powertools`].
+    pub fn from_env_value(value: Option<&str>) -> Self {
+        match value {
+            Some(value) if value.trim().eq_ignore_ascii_case("powertools") => LogSchema::Powertools,
+            _ => LogSchema::Lambda,
+        }
+    }
+}
+
 /// Holding back low-level lines per invocation until something goes wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DebugBuffer {
@@ -68,6 +105,7 @@ impl Default for DebugBuffer {
 #[derive(Debug, Clone)]
 pub struct Logging {
     format: LogFormat,
+    schema: LogSchema,
     targets: Targets,
     sample_rate: f64,
     buffer: Option<DebugBuffer>,
@@ -95,6 +133,7 @@ impl Logging {
             .map_or(0.0, |rate| rate.clamp(0.0, 1.0));
         Logging {
             format: config.log_format(),
+            schema: LogSchema::from_env_value(lookup(LOG_SCHEMA_ENV).as_deref()),
             targets,
             sample_rate,
             buffer: None,
@@ -109,6 +148,13 @@ impl Logging {
     /// Sets the line format.
     pub fn format(mut self, format: LogFormat) -> Self {
         self.format = format;
+        self
+    }
+
+    /// Sets the key schema of JSON lines (default: [`LOG_SCHEMA_ENV`], else
+    /// [`LogSchema::Lambda`]).
+    pub fn schema(mut self, schema: LogSchema) -> Self {
+        self.schema = schema;
         self
     }
 
@@ -182,8 +228,12 @@ impl Logging {
             "function_memory_size",
             FieldValue::U64(self.memory_size_mb.into()),
         );
+        if self.schema == LogSchema::Powertools && self.sample_rate > 0.0 {
+            static_fields.set("sampling_rate", FieldValue::F64(self.sample_rate));
+        }
         let settings = Settings {
             format: self.format,
+            schema: self.schema,
             targets: self.targets,
             headroom,
             sample_rate: self.sample_rate,
