@@ -10,10 +10,10 @@ ROUNDS="${1:-50}"
 # shellcheck source=scripts/test-servers.sh
 source ./scripts/test-servers.sh
 export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=line-tables-only
-cargo test -p examples --test idempotent_payment --no-run --quiet
+cargo test -p examples-idempotency --test idempotent_payment --no-run --quiet
 failed=0
 for round in $(seq "$ROUNDS"); do
-  if ! cargo test -p examples --test idempotent_payment --quiet -- processes_on_ >"$SERVERS_DIR/round.log" 2>&1; then
+  if ! cargo test -p examples-idempotency --test idempotent_payment --quiet -- processes_on_ >"$SERVERS_DIR/round.log" 2>&1; then
     failed=$((failed + 1))
     echo "round $round: not exactly one charge per order"
     grep -E -A3 "panicked" "$SERVERS_DIR/round.log" | head -20 || true

@@ -100,3 +100,25 @@ async fn an_http_handler_fn_with_state() {
     assert_eq!(response["body"], "Hello from /hello");
     assert_eq!(response["headers"]["x-request-id"], id.as_str());
 }
+
+#[tokio::test]
+async fn a_sequential_handler_may_hold_what_is_not_send() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let _child = spawn(&api, env!("CARGO_BIN_EXE_form-sequential"));
+    let id = api.push(json!({"n": 1}));
+    assert_eq!(
+        api.response_json(&id).await,
+        json!({"echo": {"n": 1}, "holders": 1})
+    );
+}
+
+#[tokio::test]
+async fn an_http_fn_without_parameters_serves_the_service_it_returns() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let _child = spawn(&api, env!("CARGO_BIN_EXE_form-http-service"));
+    let event = lambda_kit::testing::events::api_gateway_v2("GET", "/orders").build();
+    let id = api.push(event);
+    let response = api.response_json(&id).await;
+    assert_eq!(response["statusCode"], 200);
+    assert_eq!(response["body"], "served /orders");
+}

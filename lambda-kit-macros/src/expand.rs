@@ -1,19 +1,22 @@
-//! The generated `main`: the code a user would write by hand with `Runtime::from_env()`.
+//! The generated code: `main`, as a user would write it by hand with
+//! `Runtime::from_env()`, and for the crate's tests `<name>_handler`, the same handler
+//! service `main` serves.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ItemFn, ReturnType};
 
 use crate::options::{Flavor, Options};
-use crate::signature::{ContextParam, Shape};
+use crate::signature::{ContextParam, ServiceBuilder, Shape};
 
-/// `fn main` for `handler`, of the shape `shape`, configured by `options`.
-pub(crate) fn main_fn(handler: &ItemFn, shape: &Shape, options: &Options) -> TokenStream {
-    let builder = match options.flavor {
-        Flavor::CurrentThread => quote!(new_current_thread),
-        Flavor::MultiThread => quote!(new_multi_thread),
-    };
+/// The name of the generated handler service for the fn `name`.
+fn handler_fn_name(name: &Ident) -> Ident {
+    format_ident!("{}_handler", name)
+}
+
+/// `fn main` for `handler`, and `fn <name>_handler([state])` for its tests.
+pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Options) -> TokenStream {
     let init = options.init.as_ref().map(|setup| {
         quote! {
             let state = runtime
@@ -24,32 +27,170 @@ pub(crate) fn main_fn(handler: &ItemFn, shape: &Shape, options: &Options) -> Tok
                 .await?;
         }
     });
-    let layers = &options.layers;
     // Concurrent invocations share the state: say so at its type if it cannot be shared.
-    let state_check = shape.state_type.as_ref().map(|ty| {
-        quote_spanned! {ty.span()=>
+    let state_check = match (&shape.state_type, options.sequential) {
+        (Some(ty), false) => Some(quote_spanned! {ty.span()=>
             ::lambda_kit::__private::assert_shared_state::<#ty>();
-        }
-    });
-    let service = if options.http {
-        http_service(handler, shape)
+        }),
+        _ => None,
+    };
+    let service = handler_service(handler, shape);
+    let body = quote! {
+        #state_check
+        #init
+        let service = #service;
+    };
+    let types = LoopTypes {
+        event: shape
+            .event_type
+            .as_ref()
+            .map_or_else(http_event, |ty| quote!(#ty)),
+        response: match shape.event_type {
+            Some(_) => {
+                let ty = &shape.response_type;
+                quote!(#ty)
+            }
+            None => http_response(),
+        },
+        handler_span: handler.sig.ident.span(),
+    };
+    let main = main_fn(options, body, &types);
+    let for_tests = handler_fn_for_tests(handler, shape, &service);
+    quote!(#main #for_tests)
+}
+
+/// `fn main` for an `http` fn without parameters, which returns the service to serve.
+pub(crate) fn service_builder_main(
+    builder_fn: &ItemFn,
+    builder: &ServiceBuilder,
+    options: &Options,
+) -> TokenStream {
+    let name = &builder_fn.sig.ident;
+    let build = match (builder.fallible, builder.is_async) {
+        (true, _) => quote! {{
+            use ::lambda_kit::__private::{InitFromFuture as _, InitFromResult as _};
+            (&&::lambda_kit::__private::InitWrap::new(#name())).take_init_future()
+        }},
+        (false, true) => quote! {
+            async { ::core::result::Result::<_, ::lambda_kit::Error>::Ok(#name().await) }
+        },
+        (false, false) => quote! {
+            async { ::core::result::Result::<_, ::lambda_kit::Error>::Ok(#name()) }
+        },
+    };
+    let body = quote! {
+        let built = runtime.init(|| #build).await?;
+        let service = ::lambda_kit::http::service(::core::clone::Clone::clone(built));
+    };
+    let types = LoopTypes {
+        event: http_event(),
+        response: http_response(),
+        handler_span: name.span(),
+    };
+    main_fn(options, body, &types)
+}
+
+/// The types the loop serves, named in `main` where a problem with them is reported.
+struct LoopTypes {
+    /// The event type, spanned at the user's token.
+    event: TokenStream,
+    /// The response type, spanned at the user's token.
+    response: TokenStream,
+    /// Where a handler future that is not `Send` is reported.
+    handler_span: proc_macro2::Span,
+}
+
+fn http_event() -> TokenStream {
+    quote!(::lambda_kit::http::HttpEvent)
+}
+
+fn http_response() -> TokenStream {
+    quote!(::lambda_kit::http::HttpResponse)
+}
+
+/// `fn main`: the executor, the runtime, `body` (which binds `runtime` and `service`),
+/// the layers, and the loop.
+fn main_fn(options: &Options, body: TokenStream, types: &LoopTypes) -> TokenStream {
+    let builder = match options.flavor {
+        Flavor::CurrentThread => quote!(new_current_thread),
+        Flavor::MultiThread => quote!(new_multi_thread),
+    };
+    let layers = &options.layers;
+    let run = if options.sequential {
+        quote!(run)
     } else {
-        event_service(handler, shape)
+        quote!(run_concurrent)
+    };
+    let (event, response) = (&types.event, &types.response);
+    let run = quote_spanned! {types.handler_span=>
+        ::lambda_kit::__private::#run::<#event, #response, _, _>
     };
     quote! {
         fn main() -> ::core::result::Result<(), ::lambda_kit::Error> {
-            #state_check
             ::lambda_kit::tokio::runtime::Builder::#builder()
                 .enable_all()
                 .build()?
                 .block_on(async {
                     let runtime = ::lambda_kit::Runtime::from_env()?;
-                    #init
-                    runtime
-                        #(.layer(#layers))*
-                        .run_concurrent(#service)
-                        .await
+                    #body
+                    #run(runtime #(.layer(#layers))*, service).await
                 })
+        }
+    }
+}
+
+/// The handler as the runtime calls it: a `handler_fn` for an event handler, an
+/// `http::service` for an HTTP one.
+fn handler_service(handler: &ItemFn, shape: &Shape) -> TokenStream {
+    match shape.event_type {
+        Some(_) => event_service(handler, shape),
+        None => http_service(handler, shape),
+    }
+}
+
+/// `fn <name>_handler([state: &'static S]) -> impl Service<...>`, compiled for the
+/// crate's tests only: the same service `main` serves, for `lambda_kit::testing::invoke`.
+/// Tests need no `Send`, so it asks for none (and a `Send` problem is reported once, by
+/// `main`).
+fn handler_fn_for_tests(handler: &ItemFn, shape: &Shape, service: &TokenStream) -> TokenStream {
+    let vis = &handler.vis;
+    let name = handler_fn_name(&handler.sig.ident);
+    let state_param = shape
+        .state_type
+        .as_ref()
+        .map(|ty| quote!(state: &'static #ty));
+    let response = &shape.response_type;
+    let doc = format!(
+        "The Lambda handler of [`{}`], as `main` serves it, for tests: \
+         `lambda_kit::testing::invoke({name}(..), event)`. Generated by \
+         `#[lambda_kit::handler]` in test builds.",
+        handler.sig.ident
+    );
+    let returns = match &shape.event_type {
+        Some(event) => quote! {
+            impl ::lambda_kit::tower::Service<
+                ::lambda_kit::LambdaEvent<#event>,
+                Response = #response,
+                Error = ::lambda_kit::Error,
+            > + ::core::clone::Clone
+        },
+        None => quote! {
+            ::lambda_kit::http::HttpService<
+                impl ::lambda_kit::tower::Service<
+                    ::lambda_kit::__private::HttpRequest,
+                    Response = #response,
+                    Error = ::lambda_kit::Error,
+                    Future: ::core::marker::Send + 'static,
+                > + ::core::clone::Clone,
+            >
+        },
+    };
+    quote! {
+        #[cfg(test)]
+        #[allow(dead_code)]
+        #[doc = #doc]
+        #vis fn #name(#state_param) -> #returns {
+            #service
         }
     }
 }
@@ -67,8 +208,9 @@ fn event_service(handler: &ItemFn, shape: &Shape) -> TokenStream {
         .chain(ctx_arg)
         .chain(state_arg);
     let call = call_converting_errors(handler, args);
+    let event = &shape.event_type;
     quote! {
-        ::lambda_kit::handler_fn(move |event, #ctx_param: ::lambda_kit::Context| async move { #call })
+        ::lambda_kit::handler_fn(move |event: #event, #ctx_param: ::lambda_kit::Context| async move { #call })
     }
 }
 

@@ -21,6 +21,9 @@ pub(crate) struct Options {
     pub(crate) layers: Vec<Expr>,
     /// The handler serves HTTP requests (`lambda_kit::http`).
     pub(crate) http: bool,
+    /// One invocation at a time whatever the environment allows, so that the handler's
+    /// future need not be `Send`.
+    pub(crate) sequential: bool,
 }
 
 impl Default for Options {
@@ -30,6 +33,7 @@ impl Default for Options {
             flavor: Flavor::CurrentThread,
             layers: Vec::new(),
             http: false,
+            sequential: false,
         }
     }
 }
@@ -39,6 +43,8 @@ impl Options {
     pub(crate) fn parse_one(&mut self, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
         if meta.path.is_ident("http") {
             self.http = true;
+        } else if meta.path.is_ident("sequential") {
+            self.sequential = true;
         } else if meta.path.is_ident("init") {
             self.init = Some(meta.value()?.parse()?);
         } else if meta.path.is_ident("flavor") {
@@ -58,7 +64,7 @@ impl Options {
             self.layers = layers.elems.into_iter().collect();
         } else {
             return Err(meta.error(
-                "unknown option: expected `http`, `init = setup_fn`, \
+                "unknown option: expected `http`, `init = setup_fn`, `sequential`, \
                  `flavor = \"multi_thread\"` or `layers = [layer, ...]`",
             ));
         }

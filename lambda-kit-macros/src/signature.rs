@@ -1,6 +1,6 @@
 //! Checking the handler's signature; each problem is reported at the token that causes it.
 
-use syn::{FnArg, ItemFn, ReturnType, Type};
+use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
 
 /// How the handler takes its context.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -21,6 +21,38 @@ pub(crate) struct Shape {
     pub(crate) takes_state: bool,
     /// The state's type (`S` of `state: &S`).
     pub(crate) state_type: Option<Type>,
+    /// The event's type (`E` of `event: E`); `None` for an HTTP handler.
+    pub(crate) event_type: Option<Type>,
+    /// The response's type (`R` of `Result<R, Err>`).
+    pub(crate) response_type: Type,
+}
+
+/// An HTTP function given as the service it serves: `#[handler(http)] fn app() -> Router`.
+pub(crate) struct ServiceBuilder {
+    /// `async fn app()`: the service comes from a future.
+    pub(crate) is_async: bool,
+    /// `-> Result<Router, E>`: building it can fail (an init error).
+    pub(crate) fallible: bool,
+}
+
+/// An `http` function without parameters builds the service once per environment.
+pub(crate) fn check_service_builder(function: &ItemFn) -> Option<syn::Result<ServiceBuilder>> {
+    let signature = &function.sig;
+    if !signature.inputs.is_empty() {
+        return None;
+    }
+    let result = match &signature.output {
+        ReturnType::Default => Err(syn::Error::new(
+            signature.ident.span(),
+            "an `http` function without parameters returns the service to serve, such as an \
+             `axum::Router` (or `Result<Router, Error>`): add the return type",
+        )),
+        ReturnType::Type(_, ty) => Ok(ServiceBuilder {
+            is_async: signature.asyncness.is_some(),
+            fallible: last_segment_name(ty).is_some_and(|name| name.ends_with("Result")),
+        }),
+    };
+    Some(result)
 }
 
 /// Checks `function` against the accepted forms:
@@ -74,10 +106,11 @@ pub(crate) fn check(function: &ItemFn, has_init: bool, http: bool) -> syn::Resul
             "a handler takes at most three parameters: `(event, ctx: &Context, state: &State)`",
         ));
     }
-    check_return_type(&signature.output, signature.ident.span())?;
+    let response_type = check_return_type(&signature.output, signature.ident.span())?;
     if http {
-        return check_http(&params, has_init);
+        return check_http(&params, has_init, response_type);
     }
+    check_event_param(params[0])?;
     let context = match params.get(1) {
         None => ContextParam::Absent,
         Some(param) => context_param(param)?,
@@ -90,12 +123,14 @@ pub(crate) fn check(function: &ItemFn, has_init: bool, http: bool) -> syn::Resul
         context,
         takes_state: state_type.is_some(),
         state_type,
+        event_type: Some(param_type(params[0]).clone()),
+        response_type,
     })
 }
 
 /// `(request: http::Request<Body>)`, or `(request, state: &S)` with `init`: the context
 /// travels in the request's extensions.
-fn check_http(params: &[&FnArg], has_init: bool) -> syn::Result<Shape> {
+fn check_http(params: &[&FnArg], has_init: bool, response_type: Type) -> syn::Result<Shape> {
     if let Some(extra) = params.get(2) {
         return Err(syn::Error::new_spanned(
             extra,
@@ -105,17 +140,63 @@ fn check_http(params: &[&FnArg], has_init: bool) -> syn::Result<Shape> {
     }
     let state_type = match params.get(1) {
         None => None,
+        Some(param) if names_context(strip_reference(param_type(param))) => {
+            return Err(syn::Error::new_spanned(
+                param,
+                "an HTTP handler finds the invocation's context in the request's extensions, \
+                 not in a parameter: remove it and use \
+                 `request.extensions().get::<lambda_kit::Context>()`",
+            ));
+        }
         Some(param) => Some(check_state_param(param, has_init)?),
     };
     Ok(Shape {
         context: ContextParam::Absent,
         takes_state: state_type.is_some(),
         state_type,
+        event_type: None,
+        response_type,
     })
+}
+
+/// `T` for `&T` or `&mut T`, else the type itself.
+fn strip_reference(ty: &Type) -> &Type {
+    match ty {
+        Type::Reference(reference) => &reference.elem,
+        other => other,
+    }
+}
+
+/// The habits of other runtimes: the event wrapped in `LambdaEvent`, an HTTP request
+/// without the `http` option.
+fn check_event_param(param: &FnArg) -> syn::Result<()> {
+    let ty = param_type(param);
+    let generic = has_type_arguments(ty);
+    match last_segment_name(ty).as_deref() {
+        Some("LambdaEvent") => Err(syn::Error::new_spanned(
+            ty,
+            "the handler takes the event itself, not a `LambdaEvent`: write `event: MyEvent`, \
+             and `ctx: Context` as the second parameter for the context",
+        )),
+        Some("Request") if generic => Err(syn::Error::new_spanned(
+            ty,
+            "an HTTP request needs the `http` option: `#[lambda_kit::handler(http)]` (and the \
+             `http` feature of lambda-kit)",
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn context_param(param: &FnArg) -> syn::Result<ContextParam> {
     let ty = param_type(param);
+    if names_task_context(strip_reference(ty)) {
+        return Err(syn::Error::new_spanned(
+            ty,
+            "this is `std::task::Context`, the waker of a future's poll; the invocation's \
+             context is `lambda_kit::Context`: `ctx: lambda_kit::Context` or \
+             `ctx: &lambda_kit::Context`",
+        ));
+    }
     let expected = "the second parameter is the invocation's context: \
                     `ctx: Context` or `ctx: &Context`";
     match ty {
@@ -155,18 +236,38 @@ fn check_state_param(param: &FnArg, has_init: bool) -> syn::Result<Type> {
     }
 }
 
-fn check_return_type(output: &ReturnType, name_span: proc_macro2::Span) -> syn::Result<()> {
+/// The response type `R` of a `Result<R, Err>` return type.
+fn check_return_type(output: &ReturnType, name_span: proc_macro2::Span) -> syn::Result<Type> {
     let message = "a handler returns `Result<Response, Error>`, where the response \
                    implements `serde::Serialize` (`()` is fine) and the error converts into \
                    `lambda_kit::Error`";
-    match output {
-        ReturnType::Default => Err(syn::Error::new(name_span, message)),
-        ReturnType::Type(_, ty) => match last_segment_name(ty) {
-            // Aliases such as `anyhow::Result<T>` or `MyResult<T>` are results too.
-            Some(name) if name.ends_with("Result") => Ok(()),
-            _ => Err(syn::Error::new_spanned(ty, message)),
-        },
+    let ty = match output {
+        ReturnType::Default => return Err(syn::Error::new(name_span, message)),
+        ReturnType::Type(_, ty) => ty,
+    };
+    match last_segment_name(ty) {
+        // Aliases such as `anyhow::Result<T>` or `MyResult<T>` are results too.
+        Some(name) if name.ends_with("Result") => first_type_argument(ty).ok_or_else(|| {
+            syn::Error::new_spanned(
+                ty,
+                "name the response type here: `Result<Response, Error>` (an alias without \
+                 parameters hides it from the macro)",
+            )
+        }),
+        _ => Err(syn::Error::new_spanned(ty, message)),
     }
+}
+
+/// `R` of `Result<R, ..>`.
+fn first_type_argument(ty: &Type) -> Option<Type> {
+    let Type::Path(path) = ty else { return None };
+    let PathArguments::AngleBracketed(arguments) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    arguments.args.iter().find_map(|argument| match argument {
+        GenericArgument::Type(ty) => Some(ty.clone()),
+        _ => None,
+    })
 }
 
 fn param_type(param: &FnArg) -> &Type {
@@ -179,6 +280,33 @@ fn param_type(param: &FnArg) -> &Type {
 
 fn names_context(ty: &Type) -> bool {
     last_segment_name(ty).is_some_and(|name| name == "Context")
+}
+
+/// `std::task::Context<'_>`, `task::Context`, or a `Context` with a lifetime: not
+/// lambda-kit's, which has no parameters.
+fn names_task_context(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    names_context(ty)
+        && (path
+            .path
+            .segments
+            .iter()
+            .any(|segment| segment.ident == "task")
+            || has_type_or_lifetime_arguments(ty))
+}
+
+/// Whether the last segment has `<...>` with a type in it.
+fn has_type_arguments(ty: &Type) -> bool {
+    first_type_argument(ty).is_some()
+}
+
+/// Whether the last segment has `<...>` at all.
+fn has_type_or_lifetime_arguments(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|segment| matches!(segment.arguments, PathArguments::AngleBracketed(_)))
 }
 
 fn last_segment_name(ty: &Type) -> Option<String> {

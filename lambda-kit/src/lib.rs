@@ -75,9 +75,9 @@ pub use handler::{Handler, HandlerFn, HandlerFnFuture, LambdaEvent, handler_fn};
 pub use runtime::Runtime;
 pub use runtime::streaming;
 
-/// Generates `main` for an async handler fn; see the `lambda-kit-macros` crate for the
-/// accepted forms, options and expansion.
 #[cfg(feature = "macros")]
+#[doc(inline)]
+#[doc = include_str!("handler_macro.md")]
 pub use lambda_kit_macros::handler;
 
 /// The README's example, compiled as a doc test so that it cannot go stale.

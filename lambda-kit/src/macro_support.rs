@@ -1,6 +1,8 @@
 //! What `#[lambda_kit::handler]` expands to beyond the public API: two small dispatchers
-//! that pick, at compile time and for a concrete type, between two ways of doing a thing.
-//! Not a public API; the macro's documentation shows how to write the same by hand.
+//! that pick, at compile time and for a concrete type, between two ways of doing a thing,
+//! and the loop's entry points with the handler's types named, so that a type that cannot
+//! serve is reported at the user's token in words that say what to write. Not a public
+//! API; the macro's documentation shows how to write the same by hand.
 //!
 //! Both use "autoref specialization": the method is looked up on `&&Wrap<T>`; the
 //! preferred impl is for `&Wrap<T>` (found first), the fallback for `Wrap<T>` (found after
@@ -8,8 +10,15 @@
 
 use std::cell::Cell;
 use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+
+use serde::de::DeserializeOwned;
+use tower::{Layer, Service};
 
 use crate::error::{Diagnostic, Error, error_type};
+use crate::handler::{Handler, LambdaEvent};
+use crate::runtime::Runtime;
+use crate::streaming::IntoFunctionResponse;
 
 /// Holds a handler error until it is converted into an [`Error`].
 pub struct ErrorWrap<E>(pub Cell<Option<E>>);
@@ -41,16 +50,81 @@ impl<E: Diagnostic> ViaDiagnostic for &ErrorWrap<E> {
     }
 }
 
-/// Fallback: any error that converts into [`Error`].
+/// Fallback: any error that converts into [`Error`]. It applies to every type, and asks
+/// for the conversion at the call, so that an error type without one is reported with
+/// [`HandlerError`]'s words rather than as a missing method.
 pub trait ViaInto {
+    /// The wrapped error's type.
+    type Wrapped;
+
     /// Converts the wrapped error.
-    fn take_lambda_error(&self) -> Error;
+    fn take_lambda_error(&self) -> Error
+    where
+        Self::Wrapped: HandlerError;
 }
 
-impl<E: Into<Error>> ViaInto for ErrorWrap<E> {
-    fn take_lambda_error(&self) -> Error {
+impl<E> ViaInto for ErrorWrap<E> {
+    type Wrapped = E;
+
+    fn take_lambda_error(&self) -> Error
+    where
+        E: HandlerError,
+    {
         self.take(Into::into)
     }
+}
+
+/// An error type a handler may return.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler's error: it does not convert into `lambda_kit::Error`",
+    label = "the error type of this `Result`",
+    note = "return an error type (anything that implements `std::error::Error + Send + Sync + 'static`, optionally with `lambda_kit::Diagnostic` for its errorType), or `lambda_kit::Error` itself: `Error::new(\"MyFunction.Failed\", message)`"
+)]
+pub trait HandlerError: Into<Error> {}
+
+impl<E: Into<Error>> HandlerError for E {}
+
+/// An event type a handler may take.
+#[diagnostic::on_unimplemented(
+    message = "the event type `{Self}` cannot be decoded from the invocation's JSON",
+    label = "derive `serde::Deserialize` for this type",
+    note = "write `#[derive(serde::Deserialize)]` on it, or take `serde_json::Value`"
+)]
+pub trait HandlerEvent: DeserializeOwned {}
+
+impl<E: DeserializeOwned> HandlerEvent for E {}
+
+/// The loop, once started. Boxed (once per process) so that its type does not repeat the
+/// bounds below: an unmet one is then reported once, at the user's token.
+pub type Serving = Pin<Box<dyn Future<Output = Result<(), Error>>>>;
+
+/// `runtime.run_concurrent(handler)`, with the event and response types named by the
+/// macro (at the user's tokens).
+pub fn run_concurrent<E, R, L, H>(runtime: Runtime<L>, handler: H) -> Serving
+where
+    E: HandlerEvent + Send + 'static,
+    R: IntoFunctionResponse + Send + 'static,
+    L: Layer<H> + 'static,
+    H: 'static,
+    L::Service: Handler<E, R> + Clone + Send + 'static,
+    // rustc's own words for a future that is not `Send` (what it holds across which
+    // `.await`) are the best there are; the README's forms table names `sequential`.
+    <L::Service as Service<LambdaEvent<E>>>::Future: Send,
+    <L::Service as Service<LambdaEvent<E>>>::Error: Send,
+{
+    Box::pin(runtime.run_concurrent(handler))
+}
+
+/// `runtime.run(handler)` (the `sequential` option), with the types named likewise.
+pub fn run<E, R, L, H>(runtime: Runtime<L>, handler: H) -> Serving
+where
+    E: HandlerEvent + 'static,
+    R: IntoFunctionResponse + 'static,
+    L: Layer<H> + 'static,
+    L::Service: Handler<E, R> + 'static,
+    H: 'static,
+{
+    Box::pin(runtime.run(handler))
 }
 
 /// Holds what an init function returned: a future (async fn) or a result (plain fn).

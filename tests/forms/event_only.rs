@@ -22,3 +22,18 @@ async fn accept(event: Value) -> Result<(), Refused> {
         None => Ok(()),
     }
 }
+
+// The macro's `<name>_handler()` is the service `main` serves: one line per test.
+#[cfg(test)]
+mod tests {
+    use lambda_kit::testing::invoke;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn refusals_carry_their_error_type() {
+        let error = invoke(super::accept_handler(), json!({"refuse": "o-1"}))
+            .await
+            .expect_error();
+        assert_eq!(error.error_type, "Order.Refused");
+    }
+}

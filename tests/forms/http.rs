@@ -28,3 +28,17 @@ async fn greet(
         .unwrap_or_default();
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use lambda_kit::testing::{events, invoke, state};
+
+    #[tokio::test]
+    async fn an_http_form_with_init_is_invoked_in_one_line() {
+        let handler = super::greet_handler(state(super::Greeting("Hi")));
+        let response = invoke(handler, events::api_gateway_v2("GET", "/ada").build())
+            .await
+            .expect_response();
+        assert_eq!(response["body"], "Hi from /ada");
+    }
+}

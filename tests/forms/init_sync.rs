@@ -24,3 +24,18 @@ async fn greet(event: Value, _ctx: Context, greeting: &Greeting) -> Result<Value
         "setups": SETUPS.load(Ordering::SeqCst),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use lambda_kit::testing::{invoke, state};
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn a_stateful_form_is_invoked_with_a_state_of_the_tests_choosing() {
+        let greeting = state(super::Greeting("Hi".into()));
+        let response = invoke(super::greet_handler(greeting), json!({"name": "Ada"}))
+            .await
+            .expect_response();
+        assert_eq!(response["message"], "Hi, Ada!");
+    }
+}

@@ -71,6 +71,11 @@ pub struct Streamed {
 
 /// Anything a handler may answer with. Every `Serialize` type is buffered as JSON; the
 /// streaming types are streamed.
+#[diagnostic::on_unimplemented(
+    message = "the response type `{Self}` cannot be sent back to Lambda",
+    label = "derive `serde::Serialize` for this type",
+    note = "write `#[derive(serde::Serialize)]` on it, return `serde_json::Value`, or stream with `lambda_kit::streaming::StreamResponse`"
+)]
 pub trait IntoFunctionResponse {
     /// The body to post.
     fn into_function_response(self) -> Result<FunctionResponse, Error>;

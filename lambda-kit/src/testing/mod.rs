@@ -34,6 +34,19 @@ use crate::error::ErrorBody;
 use crate::handler::Handler;
 use crate::runtime::streaming::{FunctionResponse, IntoFunctionResponse};
 
+/// A handler's init state as the runtime holds it, for the `<name>_handler(state)` fn
+/// that `#[lambda_kit::handler(init = ..)]` generates for tests: a state lives as long as
+/// its environment, so the handler borrows it for `'static`, and a test leaks one.
+///
+/// ```
+/// struct Prices { tax: f64 }
+/// let prices: &'static Prices = lambda_kit::testing::state(Prices { tax: 0.2 });
+/// assert_eq!(prices.tax, 0.2);
+/// ```
+pub fn state<S>(state: S) -> &'static S {
+    Box::leak(Box::new(state))
+}
+
 /// A fake [`Context`] builder: random request id, 3 s remaining, a well-formed ARN and an
 /// unsampled trace header, each overridable.
 pub fn context() -> ContextBuilder {

@@ -17,7 +17,6 @@ use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
 use axum::http::{Method, Uri};
 use axum::response::IntoResponse;
 use lambda_kit::http::QueryStringParameters;
-use lambda_kit::{Error, Runtime};
 use serde_json::json;
 
 async fn echo(
@@ -47,14 +46,9 @@ async fn echo(
     )
 }
 
-/// The application: every route goes to `echo`.
+/// The application: every route goes to `echo`. The macro builds it once per environment
+/// and serves it; a test calls `lambda_kit::http::service(app())`.
+#[lambda_kit::handler(http)]
 fn app() -> Router {
     Router::new().fallback(echo)
-}
-
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    Runtime::from_env()?
-        .run(lambda_kit::http::service(app()))
-        .await
 }

@@ -8,7 +8,7 @@ use tokio::process::Command;
 
 fn fixture(name: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
+        .join("../../tests/fixtures")
         .join(name);
     serde_json::from_slice(&std::fs::read(&path).expect("fixture exists")).expect("fixture parses")
 }

@@ -1,0 +1,2 @@
+#[lambda_kit::handler(http)]
+fn app() {}
