@@ -29,6 +29,8 @@
 //! Around a whole handler, use [`IdempotencyLayer`]; for one piece of work (one record of
 //! a batch), [`Idempotency::run`].
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod cache;
 mod canonical;
 mod config;

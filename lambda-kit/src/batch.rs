@@ -133,6 +133,7 @@ impl BatchProcessor {
 
     /// Processes an SQS batch.
     #[cfg(feature = "sqs")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
     pub async fn sqs<F, Fut, E>(
         &self,
         event: crate::events::sqs::SqsEvent,
@@ -170,6 +171,7 @@ impl BatchProcessor {
 
     /// Processes a Kinesis batch.
     #[cfg(feature = "kinesis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "kinesis")))]
     pub async fn kinesis<F, Fut, E>(
         &self,
         event: crate::events::kinesis::KinesisEvent,
@@ -190,6 +192,7 @@ impl BatchProcessor {
 
     /// Processes a DynamoDB stream batch.
     #[cfg(feature = "dynamodb")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
     pub async fn dynamodb<F, Fut, E>(
         &self,
         event: crate::events::dynamodb::Event,

@@ -14,6 +14,18 @@ use crate::config::Config;
 pub const MAX_FUNCTION_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// What Lambda says about one invocation, handed to the handler with the event.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// // Tests build one; in Lambda the runtime does, from the invocation's headers.
+/// let ctx = lambda_kit::Context::builder()
+///     .request_id("req-1")
+///     .remaining_time(Duration::from_secs(2))
+///     .build();
+/// assert_eq!(ctx.request_id(), "req-1");
+/// assert!(ctx.remaining_time() <= Duration::from_secs(2));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Context {
     request_id: String,

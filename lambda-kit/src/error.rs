@@ -106,6 +106,12 @@ pub struct ErrorBody {
 
 impl Error {
     /// An error with an explicit errorType and message.
+    ///
+    /// ```
+    /// let error = lambda_kit::Error::new("Payment.Declined", "card declined");
+    /// assert_eq!(error.error_type(), "Payment.Declined");
+    /// assert_eq!(error.message(), "card declined");
+    /// ```
     pub fn new(error_type: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::build(error_type.into(), message.into(), None)
     }

@@ -41,6 +41,8 @@
 //! - [`events`]: typed events, one cargo feature per event source;
 //! - `testing` (feature `testing`): fake contexts, in-process invoke, a fake Runtime API.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[doc(hidden)]
 #[path = "macro_support.rs"]
 pub mod __private;
@@ -53,6 +55,7 @@ mod error;
 pub mod events;
 mod handler;
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 mod invoke;
 mod local;
@@ -62,6 +65,7 @@ mod panic;
 mod random;
 pub mod runtime;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod xray;
 
@@ -76,6 +80,7 @@ pub use runtime::Runtime;
 pub use runtime::streaming;
 
 #[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 #[doc(inline)]
 #[doc = include_str!("handler_macro.md")]
 pub use lambda_kit_macros::handler;

@@ -174,6 +174,7 @@ fn unreachable_init() -> ! {
 
 /// The request an HTTP handler fn receives.
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub type HttpRequest = ::http::Request<crate::http::Body>;
 
 /// Crate internals the benchmarks measure and the fuzz targets feed (not an API: it may
@@ -204,6 +205,7 @@ pub mod bench {
     /// Decodes an HTTP event (any integration) and turns it into the `http::Request` a
     /// handler receives, as the HTTP adapter does; `None` if either step refuses it.
     #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
     pub fn http_request_from_event(payload: &[u8]) -> Option<::http::Request<crate::http::Body>> {
         let event: crate::http::HttpEvent = serde_json::from_slice(payload).ok()?;
         let context = Context::builder().build();

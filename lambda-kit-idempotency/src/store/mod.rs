@@ -15,11 +15,13 @@ pub use memory::MemoryStore;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
 #[cfg(feature = "dynamodb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
 pub use dynamodb::{DynamoDbStore, DynamoDbStoreBuilder};
 
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisStore;
 
 /// The future a [`Store`] method returns.

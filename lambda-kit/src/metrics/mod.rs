@@ -300,6 +300,16 @@ fn record(name: &str, unit: Unit, resolution: Resolution, value: f64) -> Result<
 }
 
 /// Records `value` for the metric `name` in the current invocation.
+///
+/// ```
+/// use lambda_kit::metrics::{self, Unit};
+///
+/// # fn charge() -> Result<(), lambda_kit::metrics::MetricsError> {
+/// // Inside a handler: written with the invocation's other metrics, as one EMF line.
+/// metrics::add("Charges", Unit::Count, 1.0)?;
+/// # Ok(())
+/// # }
+/// ```
 pub fn add(name: &str, unit: Unit, value: f64) -> Result<(), MetricsError> {
     record(name, unit, Resolution::Standard, value)
 }

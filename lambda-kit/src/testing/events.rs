@@ -39,6 +39,7 @@ fn typed<T: serde::de::DeserializeOwned>(shape: Value) -> T {
 
 /// An SQS batch with one message per body, as a standard queue delivers it.
 #[cfg(feature = "sqs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
 pub fn sqs_batch<B: Into<String>>(
     bodies: impl IntoIterator<Item = B>,
 ) -> crate::events::sqs::SqsEvent {
@@ -69,6 +70,7 @@ pub fn sqs_batch<B: Into<String>>(
 
 /// An S3 `ObjectCreated:Put` notification for one object.
 #[cfg(feature = "s3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
 pub fn s3_put(bucket: &str, key: &str, size: u64) -> crate::events::s3::S3Event {
     typed(json!({
         "Records": [{
@@ -96,6 +98,7 @@ pub fn s3_put(bucket: &str, key: &str, size: u64) -> crate::events::s3::S3Event 
 
 /// An EventBridge `Scheduled Event`, as a schedule rule sends it.
 #[cfg(feature = "eventbridge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "eventbridge")))]
 pub fn eventbridge_scheduled(rule_name: &str) -> crate::events::eventbridge::EventBridgeEvent {
     typed(json!({
         "version": "0",
@@ -112,6 +115,7 @@ pub fn eventbridge_scheduled(rule_name: &str) -> crate::events::eventbridge::Eve
 
 /// Builds an HTTP API (API Gateway v2, payload format 2.0) request.
 #[cfg(feature = "apigw")]
+#[cfg_attr(docsrs, doc(cfg(feature = "apigw")))]
 #[derive(Debug, Clone)]
 pub struct ApiGatewayV2Request {
     method: String,
@@ -124,6 +128,7 @@ pub struct ApiGatewayV2Request {
 
 /// An HTTP API request for `method` and `path` (add headers, query and body, then `build`).
 #[cfg(feature = "apigw")]
+#[cfg_attr(docsrs, doc(cfg(feature = "apigw")))]
 pub fn api_gateway_v2(method: &str, path: &str) -> ApiGatewayV2Request {
     ApiGatewayV2Request {
         method: method.to_ascii_uppercase(),
@@ -204,6 +209,7 @@ impl ApiGatewayV2Request {
 
 /// Builds an Application Load Balancer request (single-value headers).
 #[cfg(feature = "alb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alb")))]
 #[derive(Debug, Clone)]
 pub struct AlbRequest {
     method: String,
@@ -215,6 +221,7 @@ pub struct AlbRequest {
 
 /// An ALB request for `method` and `path` (add headers, query and body, then `build`).
 #[cfg(feature = "alb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alb")))]
 pub fn alb(method: &str, path: &str) -> AlbRequest {
     AlbRequest {
         method: method.to_ascii_uppercase(),

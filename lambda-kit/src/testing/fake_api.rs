@@ -107,6 +107,31 @@ pub struct RecordedCall {
 }
 
 /// A Runtime API server for tests; it stops when dropped.
+///
+/// It serves the Runtime API over real HTTP on 127.0.0.1: push invocations, run a
+/// runtime (in process, or a built bootstrap with [`bootstrap_command`](Self::bootstrap_command))
+/// against it, and read what the runtime posted.
+///
+/// ```
+/// use lambda_kit::testing::FakeRuntimeApi;
+/// use lambda_kit::{Config, Context, Error, Runtime, handler_fn};
+/// use serde_json::{Value, json};
+///
+/// async fn echo(event: Value, _ctx: Context) -> Result<Value, Error> {
+///     Ok(event)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+/// let api = FakeRuntimeApi::start().await?;
+/// let address = api.address();
+/// let config = Config::from_lookup(|name| (name == "AWS_LAMBDA_RUNTIME_API").then(|| address.clone()))?;
+/// tokio::spawn(Runtime::from_config(config)?.run(handler_fn(echo)));
+///
+/// let id = api.push(json!({"order": 7}));
+/// assert_eq!(api.response_json(&id).await, json!({"order": 7}));
+/// # Ok(())
+/// # }
+/// ```
 pub struct FakeRuntimeApi {
     address: SocketAddr,
     shared: Arc<Shared>,
