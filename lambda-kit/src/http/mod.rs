@@ -85,6 +85,22 @@ pub struct QueryStringParameters(pub QueryMap);
 pub struct RawQueryString(pub String);
 
 /// Makes a Lambda handler out of an HTTP service.
+///
+/// ```
+/// use std::convert::Infallible;
+/// use lambda_kit::http::Body;
+/// use lambda_kit::testing::{events, invoke};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// // Any tower service of `http::Request<Body>`: an axum `Router`, or a function.
+/// let hello = tower::service_fn(|_request: http::Request<Body>| async {
+///     Ok::<_, Infallible>(http::Response::new("Hello!".to_owned()))
+/// });
+/// let event = events::api_gateway_v2("GET", "/hello").build();
+/// let response = invoke(lambda_kit::http::service(hello), event).await.expect_response();
+/// assert_eq!(response["body"], "Hello!");
+/// # }
+/// ```
 pub fn service<S>(inner: S) -> HttpService<S> {
     HttpService { inner }
 }

@@ -102,6 +102,18 @@ impl Default for DebugBuffer {
 }
 
 /// Builds the log layer; every setting starts from the environment.
+///
+/// ```no_run
+/// use lambda_kit::Config;
+/// use lambda_kit::logging::{LogSchema, Logging};
+///
+/// # fn main() -> Result<(), lambda_kit::ConfigError> {
+/// // Before `Runtime::from_env()`, which then keeps this subscriber.
+/// let config = Config::from_env()?;
+/// Logging::from_env(&config).schema(LogSchema::Powertools).init();
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Logging {
     format: LogFormat,

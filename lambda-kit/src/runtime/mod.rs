@@ -174,6 +174,26 @@ impl<L> Runtime<L> {
     /// If `setup` fails or panics, the error is posted to `/runtime/init/error` (outside
     /// Lambda: printed) and returned; the caller should then end the process, which is
     /// what returning it from `main` does.
+    ///
+    /// ```no_run
+    /// use lambda_kit::{Context, Error, Runtime, handler_fn};
+    /// use serde_json::{Value, json};
+    ///
+    /// struct Prices { tax: f64 }
+    ///
+    /// #[tokio::main(flavor = "current_thread")]
+    /// async fn main() -> Result<(), Error> {
+    ///     let runtime = Runtime::from_env()?;
+    ///     // Once per environment: clients, configuration, caches.
+    ///     let prices: &'static Prices = runtime.init(|| async { Ok::<_, Error>(Prices { tax: 0.2 }) }).await?;
+    ///     runtime
+    ///         .run_concurrent(handler_fn(move |event: Value, _ctx: Context| async move {
+    ///             let net = event["net"].as_f64().unwrap_or_default();
+    ///             Ok::<_, Error>(json!({ "gross": net * (1.0 + prices.tax) }))
+    ///         }))
+    ///         .await
+    /// }
+    /// ```
     pub async fn init<S: 'static, F, Fut, E>(&self, setup: F) -> Result<&'static S, Error>
     where
         F: FnOnce() -> Fut,

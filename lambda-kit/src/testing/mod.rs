@@ -84,6 +84,21 @@ impl Outcome {
 
 /// Invokes `handler` with `event` and a fake context through the runtime's own
 /// decode -> call -> encode -> error path.
+///
+/// ```
+/// use lambda_kit::testing::invoke;
+/// use lambda_kit::{Context, Error, handler_fn};
+/// use serde_json::{Value, json};
+///
+/// async fn refuse(_event: Value, _ctx: Context) -> Result<Value, Error> {
+///     Err(Error::new("Order.Refused", "no stock"))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let error = invoke(handler_fn(refuse), json!({})).await.expect_error();
+/// assert_eq!(error.error_type, "Order.Refused");
+/// # }
+/// ```
 pub async fn invoke<S, E, R>(handler: S, event: impl Serialize) -> Outcome
 where
     S: Handler<E, R>,

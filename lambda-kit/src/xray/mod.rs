@@ -104,6 +104,12 @@ impl XRay {
 /// invocation, with the innermost open subsegment as `Parent`. `None` outside an invocation
 /// with a valid trace header, or when the subscriber is not built on
 /// `tracing_subscriber::Registry`.
+///
+/// ```
+/// // Inside an invocation, pass it on as the `X-Amzn-Trace-Id` header of a downstream call.
+/// let header = lambda_kit::xray::current_trace_header();
+/// assert!(header.is_none(), "outside an invocation there is no trace");
+/// ```
 pub fn current_trace_header() -> Option<String> {
     let id = tracing::Span::current().id()?;
     tracing::dispatcher::get_default(|dispatch| {
