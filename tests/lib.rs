@@ -1,7 +1,7 @@
 //! Helpers shared by the end-to-end tests: run the real runtime loop in-process against a
 //! [`FakeRuntimeApi`], and count what it posted.
 
-use lambda_kit::streaming::IntoFunctionResponse;
+use lambda_kit::response::IntoFunctionResponse;
 use lambda_kit::testing::{FakeRuntimeApi, RecordedCall};
 use lambda_kit::{Config, Error, Handler, Runtime};
 use serde::de::DeserializeOwned;

@@ -613,14 +613,14 @@ async fn the_powertools_schema_matches_powertools_own_lines() {
                 "level" if theirs == "WARNING" => assert_eq!(ours, "WARN"),
                 "timestamp" => assert!(ours.is_string(), "{ours}"),
                 // Where it was logged: `where:line` in either language (the failure line
-                // is the runtime's, which logs it).
+                // is the telemetry core's, which logs it).
                 "location" => {
                     let (place, line) = ours
                         .as_str()
                         .and_then(|l| l.rsplit_once(':'))
                         .expect("where:line");
                     assert!(
-                        ["logging", "lambda_kit::runtime"].contains(&place)
+                        ["logging", "lambda_kit::telemetry"].contains(&place)
                             && line.parse::<u32>().is_ok(),
                         "{ours}"
                     );

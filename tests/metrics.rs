@@ -28,13 +28,14 @@ where
     Fut: std::future::Future<Output = Result<Value, Error>> + Send + 'static,
 {
     let api = FakeRuntimeApi::start().await.expect("starts");
-    let config = tests::config_with(&api.address(), vars);
+    // The service name is read once, with the rest of the function's configuration.
+    let mut vars = vars.to_vec();
+    vars.push(("POWERTOOLS_SERVICE_NAME", "shop"));
+    let config = tests::config_with(&api.address(), &vars);
     let documents = Documents::default();
     let sink = Arc::clone(&documents);
-    let mut settings = Metrics::from_lookup(&config, |name| {
-        (name == "POWERTOOLS_SERVICE_NAME").then(|| "shop".to_owned())
-    })
-    .sink(move |line| sink.lock().expect("lock").push(line.to_owned()));
+    let mut settings = Metrics::from_lookup(&config, |_| None)
+        .sink(move |line| sink.lock().expect("lock").push(line.to_owned()));
     if let Some(namespace) = namespace {
         settings = settings.namespace(namespace);
     }

@@ -36,4 +36,23 @@ async fn the_trace_variable_is_set_per_invocation_and_cleared_when_absent() {
         FakeInvocation::json(&json!({})).header("lambda-runtime-trace-id", traced),
     );
     assert_eq!(concurrent_api.response_json(&id).await, Value::Null);
+
+    // On the multi-thread executor a task of an earlier invocation may read the
+    // environment on another thread while it would be written: the variable is left
+    // alone. (In this test, after the loops above, because the variable is global.)
+    let multi_thread = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a multi-thread runtime")
+            .block_on(async move {
+                let (api, _runtime) = tests::start(handler_fn(read_trace_env)).await;
+                let id = api.push_invocation(
+                    FakeInvocation::json(&json!({})).header("lambda-runtime-trace-id", traced),
+                );
+                api.response_json(&id).await
+            })
+    });
+    assert_eq!(multi_thread.join().expect("the check ran"), Value::Null);
 }

@@ -90,6 +90,16 @@ pub struct IdempotencyBuilder {
     disabled: Option<bool>,
 }
 
+impl std::fmt::Debug for IdempotencyBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdempotencyBuilder")
+            .field("expires_after", &self.expires_after)
+            .field("missing_key", &self.missing_key)
+            .field("powertools_handler", &self.powertools_handler)
+            .finish_non_exhaustive()
+    }
+}
+
 impl IdempotencyBuilder {
     pub(crate) fn new(store: Arc<dyn Store>) -> Self {
         IdempotencyBuilder {

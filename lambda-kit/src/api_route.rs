@@ -4,6 +4,8 @@
 use http::Method;
 use percent_encoding::percent_decode_str;
 
+use crate::protocol::API_PATH;
+
 /// A Runtime API resource.
 // Public through `testing::Route`; without that feature only the emulator uses it.
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
@@ -22,7 +24,7 @@ pub enum Route {
 /// The route of a request and, for invocation posts, its decoded request id. Any prefix
 /// before `/2018-06-01/runtime/` is accepted, like cargo-lambda's `/.rt/<name>`.
 pub(crate) fn route_of(method: &Method, path: &str) -> Option<(Route, Option<String>)> {
-    let (_, rest) = path.split_once("/2018-06-01/runtime/")?;
+    let (_, rest) = path.split_once(API_PATH)?;
     match (method, rest.split('/').collect::<Vec<_>>().as_slice()) {
         (&Method::GET, ["invocation", "next"]) => Some((Route::Next, None)),
         (&Method::POST, ["init", "error"]) => Some((Route::InitError, None)),

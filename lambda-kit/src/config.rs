@@ -54,7 +54,11 @@ pub struct Config {
     log_level: Option<String>,
     runtime_api: Option<String>,
     local_timeout: Duration,
+    service_name: String,
 }
+
+/// Powertools' service name when `POWERTOOLS_SERVICE_NAME` is not set.
+const UNDEFINED_SERVICE: &str = "service_undefined";
 
 /// How log lines are written, from `AWS_LAMBDA_LOG_FORMAT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +134,9 @@ impl Config {
             log_level: get("AWS_LAMBDA_LOG_LEVEL"),
             runtime_api: get("AWS_LAMBDA_RUNTIME_API"),
             local_timeout,
+            service_name: get("POWERTOOLS_SERVICE_NAME")
+                .filter(|name| !name.is_empty())
+                .unwrap_or_else(|| UNDEFINED_SERVICE.into()),
         })
     }
 
@@ -141,6 +148,12 @@ impl Config {
     /// The function's name (`AWS_LAMBDA_FUNCTION_NAME`; outside Lambda, the executable's name).
     pub fn function_name(&self) -> &str {
         &self.function_name
+    }
+
+    /// The service the function belongs to, for logs, traces and metrics
+    /// (`POWERTOOLS_SERVICE_NAME`, else `service_undefined`, as Powertools has it).
+    pub fn service_name(&self) -> &str {
+        &self.service_name
     }
 
     /// The version being executed, such as `$LATEST` or `3`.

@@ -51,19 +51,23 @@ mod api_route;
 pub mod batch;
 mod config;
 mod context;
+mod drive;
 mod error;
 pub mod events;
 mod handler;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
-mod invoke;
 mod local;
 pub mod logging;
 pub mod metrics;
 mod panic;
+pub mod protocol;
 mod random;
+pub mod response;
 pub mod runtime;
+pub mod streaming;
+mod telemetry;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
@@ -77,7 +81,6 @@ pub use context::{
 pub use error::{Diagnostic, Error, ErrorBody, error_type};
 pub use handler::{Handler, HandlerFn, HandlerFnFuture, LambdaEvent, handler_fn};
 pub use runtime::Runtime;
-pub use runtime::streaming;
 
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]

@@ -17,11 +17,17 @@ use tower::{Layer, Service};
 
 use crate::error::{Diagnostic, Error, error_type};
 use crate::handler::{Handler, LambdaEvent};
+use crate::response::IntoFunctionResponse;
 use crate::runtime::Runtime;
-use crate::streaming::IntoFunctionResponse;
 
 /// Holds a handler error until it is converted into an [`Error`].
 pub struct ErrorWrap<E>(pub Cell<Option<E>>);
+
+impl<E> std::fmt::Debug for ErrorWrap<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ErrorWrap")
+    }
+}
 
 impl<E> ErrorWrap<E> {
     /// Wraps `error` for conversion.
@@ -129,6 +135,12 @@ where
 
 /// Holds what an init function returned: a future (async fn) or a result (plain fn).
 pub struct InitWrap<T>(pub Cell<Option<T>>);
+
+impl<T> std::fmt::Debug for InitWrap<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InitWrap")
+    }
+}
 
 impl<T> InitWrap<T> {
     /// Wraps the return value of the init function.

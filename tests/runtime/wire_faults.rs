@@ -243,7 +243,7 @@ async fn a_head_over_64_kib_is_refused_even_in_one_read() {
 
 #[tokio::test]
 async fn bodies_over_lambdas_event_limit_are_refused_whatever_their_framing() {
-    let limit = lambda_kit::runtime::MAX_EVENT_BYTES;
+    let limit = lambda_kit::protocol::MAX_EVENT_BYTES;
     let big = vec![b'a'; limit + 1];
     let declared = format!(
         "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: {{id}}\r\nContent-Length: {}\r\n\r\n",

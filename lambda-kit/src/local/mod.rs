@@ -19,7 +19,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::handler::Handler;
 use crate::metrics::Metrics;
-use crate::runtime::streaming::{FunctionResponse, IntoFunctionResponse};
+use crate::response::{FunctionResponse, IntoFunctionResponse};
 
 #[cfg(feature = "serve")]
 mod serve;
@@ -241,9 +241,9 @@ where
         .config(config)
         .deadline(SystemTime::now() + timeout)
         .build();
-    let span = crate::runtime::invocation_span(&context, true);
+    let span = crate::telemetry::invocation_span(&context, true);
     let invocation = Arc::new(metrics)
-        .scope(true, crate::invoke::invoke(&mut service, &payload, context))
+        .scope(true, crate::drive::drive(&mut service, &payload, context))
         .instrument(span.clone());
     let outcome = tokio::time::timeout(timeout, invocation)
         .await
@@ -266,7 +266,7 @@ where
                         let _ = stdout.write_all(&chunk).and_then(|()| stdout.flush());
                     }
                     Err(error) => {
-                        span.in_scope(|| crate::runtime::log_failure(&error));
+                        span.in_scope(|| crate::telemetry::log_failure(&error));
                         std::process::exit(EXIT_FAILED);
                     }
                 }
@@ -274,7 +274,7 @@ where
             Ok(())
         }
         Err(error) => {
-            span.in_scope(|| crate::runtime::log_failure(&error));
+            span.in_scope(|| crate::telemetry::log_failure(&error));
             print_error(&error);
             std::process::exit(EXIT_FAILED);
         }

@@ -32,7 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::ServeOptions;
 use crate::api_route::{Route, route_of};
 use crate::config::Config;
-use crate::runtime::{MAX_RESPONSE_BYTES, header};
+use crate::protocol::{MAX_RESPONSE_BYTES, header};
 
 /// The Invoke API's limit on a synchronous request payload.
 const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;

@@ -17,17 +17,18 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::fields::{FieldValue, Fields, Typed, push_json_str, push_json_value};
 use super::{DebugBuffer, LogSchema};
 use crate::config::LogFormat;
+use crate::telemetry::fields::{FieldValue, Fields, Typed, push_json_str, push_json_value};
+use crate::telemetry::{field, is_invocation_span};
 
 /// Keys the runtime puts on the invocation span; text lines show the request id in its own
 /// column and leave the rest to JSON.
 const CONTEXT_KEYS: [&str; 7] = [
-    "requestId",
-    "xrayTraceId",
-    "function_arn",
-    "cold_start",
+    field::REQUEST_ID,
+    field::XRAY_TRACE_ID,
+    field::FUNCTION_ARN,
+    field::COLD_START,
     "service",
     "function_name",
     "function_memory_size",
@@ -94,13 +95,6 @@ impl<W> LogLayer<W> {
         };
         (LogLayer { settings, writer }, filter)
     }
-}
-
-/// The runtime's per-invocation span.
-pub(crate) fn is_invocation_span(metadata: &Metadata<'_>) -> bool {
-    metadata.is_span()
-        && metadata.name() == "invocation"
-        && metadata.target().starts_with("lambda_kit")
 }
 
 impl<S> Filter<S> for LogFilter {
@@ -385,10 +379,10 @@ fn render_json(
 /// message of a failure is left out: it goes into `exception` and `stack_trace`.
 fn powertools_key(name: &'static str) -> Option<&'static str> {
     match name {
-        "requestId" => Some("function_request_id"),
-        "xrayTraceId" => Some("xray_trace_id"),
-        "errorType" => Some("exception_name"),
-        "errorMessage" => None,
+        field::REQUEST_ID => Some("function_request_id"),
+        field::XRAY_TRACE_ID => Some("xray_trace_id"),
+        field::ERROR_TYPE => Some("exception_name"),
+        field::ERROR_MESSAGE => None,
         other => Some(other),
     }
 }
@@ -409,8 +403,8 @@ fn render_powertools_json(
     );
     push_json_str(&mut line, &location);
     push_fields(&mut line, fields, powertools_key);
-    if let Some(FieldValue::Str(error_type)) = fields.get("errorType") {
-        let message = match fields.get("errorMessage") {
+    if let Some(FieldValue::Str(error_type)) = fields.get(field::ERROR_TYPE) {
+        let message = match fields.get(field::ERROR_MESSAGE) {
             Some(FieldValue::Str(text)) => text.as_str(),
             _ => "",
         };
@@ -433,7 +427,7 @@ fn render_powertools_json(
 /// `timestamp<TAB>requestId<TAB>LEVEL<TAB>message key=value ...`, as managed runtimes
 /// lay out text lines; `-` stands in for the request id outside an invocation.
 fn render_text(level: Level, message: Option<&str>, fields: &Fields) -> Vec<u8> {
-    let request_id = match fields.get("requestId") {
+    let request_id = match fields.get(field::REQUEST_ID) {
         Some(FieldValue::Str(id)) => id.as_str(),
         _ => "-",
     };

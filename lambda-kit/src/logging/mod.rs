@@ -24,7 +24,6 @@
 //! Lines go to stderr, which Lambda captures like stdout; outside Lambda that keeps stdout
 //! for the invocation's answer.
 
-pub(crate) mod fields;
 mod layer;
 
 use std::str::FromStr;
@@ -38,14 +37,9 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
-pub(crate) use layer::is_invocation_span;
-
-use self::fields::{FieldValue, Fields};
 use self::layer::{LogLayer, Settings};
 use crate::config::{Config, LogFormat};
-
-/// Powertools' service name when `POWERTOOLS_SERVICE_NAME` is not set.
-const UNDEFINED_SERVICE: &str = "service_undefined";
+use crate::telemetry::fields::{FieldValue, Fields};
 
 /// The variable that picks the [`LogSchema`]: `powertools` (any case), else the default.
 pub const LOG_SCHEMA_ENV: &str = "LAMBDA_KIT_LOG_SCHEMA";
@@ -149,9 +143,7 @@ impl Logging {
             targets,
             sample_rate,
             buffer: None,
-            service: lookup("POWERTOOLS_SERVICE_NAME")
-                .filter(|name| !name.is_empty())
-                .unwrap_or_else(|| UNDEFINED_SERVICE.into()),
+            service: config.service_name().to_owned(),
             function_name: config.function_name().to_owned(),
             memory_size_mb: config.memory_size_mb(),
         }
@@ -201,7 +193,7 @@ impl Logging {
         self
     }
 
-    /// Sets the `service` key (default: `POWERTOOLS_SERVICE_NAME`, else `service_undefined`).
+    /// Sets the `service` key (default: [`Config::service_name`]).
     pub fn service(mut self, service: impl Into<String>) -> Self {
         self.service = service.into();
         self
@@ -263,23 +255,6 @@ impl Logging {
             .try_init()
             .is_ok()
     }
-}
-
-/// Installs the default subscriber for `config` (logging and X-Ray), unless the program
-/// installed one already.
-pub(crate) fn init_default(config: &Config) {
-    let xray = match crate::xray::XRay::from_env(config).layer() {
-        Ok(layer) => Some(layer),
-        Err(error) => {
-            // Logging is not up yet; stderr is where Lambda shows this.
-            eprintln!("lambda-kit: X-Ray is off: {error}");
-            None
-        }
-    };
-    let _ = tracing_subscriber::registry()
-        .with(xray)
-        .with(Logging::from_env(config).layer())
-        .try_init();
 }
 
 /// The filter for Lambda's level, `RUST_LOG` and `POWERTOOLS_LOG_LEVEL`, in that order.

@@ -149,9 +149,7 @@ impl Metrics {
 
     /// Settings from `config` and the variables `lookup` returns (tests pass a map).
     pub fn from_lookup(config: &Config, lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let service = lookup("POWERTOOLS_SERVICE_NAME")
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| "service_undefined".into());
+        let service = config.service_name().to_owned();
         Metrics {
             namespace: lookup("POWERTOOLS_METRICS_NAMESPACE").filter(|ns| !ns.trim().is_empty()),
             default_dimensions: vec![("service".into(), service.clone())],

@@ -12,9 +12,10 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use super::backoff::Backoff;
 use super::endpoint::{AnswerPath, Endpoint};
 use super::invocation::{UnreadableInvocation, name, unreadable_invocation};
-use super::streaming::{StreamFrames, Streamed};
 use super::wire::{Answer, Connection, Idle, RequestHead};
 use crate::error::ErrorBody;
+use crate::response::Streamed;
+use crate::streaming::StreamFrames;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 

@@ -7,6 +7,8 @@
 use http::Uri;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode, utf8_percent_encode};
 
+use crate::protocol::{INIT_ERROR_PATH, INVOCATION_PATH, NEXT_PATH};
+
 /// Every byte outside `A-Z a-z 0-9 - _ ~` is percent-encoded in a request id, so an id can
 /// never add path segments (`/`), dot segments (`.`), a query (`?`) or a fragment (`#`).
 const REQUEST_ID_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
@@ -54,7 +56,7 @@ impl Endpoint {
         }
         let endpoint = Endpoint {
             authority: authority.to_owned(),
-            next: prefixed(prefix, "/2018-06-01/runtime/invocation/next"),
+            next: prefixed(prefix, NEXT_PATH),
             prefix: prefix.to_owned(),
         };
         // Every path built later must be a valid URI path; check the longest shape once here.
@@ -81,18 +83,17 @@ impl Endpoint {
     /// The id is taken as bytes: every byte outside the safe set is percent-encoded, so an
     /// id that is not UTF-8 still goes back exactly as it came.
     pub(crate) fn answer_path(&self, request_id: &[u8]) -> AnswerPath {
-        const INVOCATION: &str = "/2018-06-01/runtime/invocation/";
         let mut base =
-            String::with_capacity(self.prefix.len() + INVOCATION.len() + request_id.len() + 1);
+            String::with_capacity(self.prefix.len() + INVOCATION_PATH.len() + request_id.len() + 1);
         base.push_str(&self.prefix);
-        base.push_str(INVOCATION);
+        base.push_str(INVOCATION_PATH);
         base.extend(percent_encode(request_id, REQUEST_ID_SAFE));
         base.push('/');
         AnswerPath { base }
     }
 
     pub(crate) fn init_error(&self) -> String {
-        prefixed(&self.prefix, "/2018-06-01/runtime/init/error")
+        prefixed(&self.prefix, INIT_ERROR_PATH)
     }
 }
 

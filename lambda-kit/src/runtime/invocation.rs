@@ -13,37 +13,12 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use super::wire::AnswerHeaders;
 use crate::config::Config;
 use crate::context::{ClientContext, CognitoIdentity, Context};
-
-/// The `/next` headers, as Lambda names them.
-pub mod header {
-    /// The invocation's request id.
-    pub const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
-    /// The deadline in Unix epoch milliseconds.
-    pub const DEADLINE_MS: &str = "lambda-runtime-deadline-ms";
-    /// The ARN the caller invoked.
-    pub const INVOKED_FUNCTION_ARN: &str = "lambda-runtime-invoked-function-arn";
-    /// The X-Ray trace header.
-    pub const TRACE_ID: &str = "lambda-runtime-trace-id";
-    /// The mobile-SDK client context (JSON).
-    pub const CLIENT_CONTEXT: &str = "lambda-runtime-client-context";
-    /// The Cognito identity (JSON).
-    pub const COGNITO_IDENTITY: &str = "lambda-runtime-cognito-identity";
-    /// The tenant id of a tenant-isolated function.
-    pub const TENANT_ID: &str = "lambda-runtime-aws-tenant-id";
-    /// The per-invoke nonce to echo on the answer.
-    pub const INVOCATION_ID: &str = "lambda-runtime-invocation-id";
-    /// The errorType of an error post.
-    pub const FUNCTION_ERROR_TYPE: &str = "lambda-runtime-function-error-type";
-    /// The error JSON (base64) in the trailers of a failed stream.
-    pub const FUNCTION_ERROR_BODY: &str = "lambda-runtime-function-error-body";
-    /// `streaming` on a streamed response post; never sent with another value.
-    pub const RESPONSE_MODE: &str = "lambda-runtime-function-response-mode";
-}
+use crate::protocol::header;
 
 /// The Runtime API's headers as ready-made names: a lookup by `&str` would validate and
 /// lower-case the name again each time.
 pub(crate) mod name {
-    use super::header;
+    use crate::protocol::header;
     use http::HeaderName;
 
     pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static(header::REQUEST_ID);

@@ -12,7 +12,7 @@ mod backoff;
 mod client;
 pub(crate) mod endpoint;
 pub(crate) mod invocation;
-pub mod streaming;
+mod subscriber;
 pub(crate) mod wire;
 
 use std::future::{Future, poll_fn};
@@ -30,29 +30,22 @@ use tracing::Instrument as _;
 
 pub use client::ApiError;
 pub use endpoint::{EndpointError, encode_request_id};
-pub use invocation::header;
 
 use self::backoff::Backoff;
 use self::client::ApiClient;
 use self::endpoint::{AnswerPath, Endpoint};
 use self::invocation::{UnreadableInvocation, context_from_headers, unreadable_invocation};
-use self::streaming::{FunctionResponse, IntoFunctionResponse};
 use crate::config::{Config, ConfigError};
 use crate::context::Context;
+use crate::drive::drive;
 use crate::error::{Error, error_type};
 use crate::handler::{Handler, LambdaEvent};
-use crate::invoke::invoke;
 use crate::local::Cli;
 use crate::metrics::Metrics;
 use crate::panic::guarded;
-
-/// The largest buffered response Lambda accepts: 6 MiB plus 100 bytes.
-pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024 + 100;
-
-/// The largest event the Runtime API hands out: Lambda's 6 MB limit on a synchronous
-/// request, counted as Lambda counts it (6 MiB plus 100 bytes). A `/next` answer with a
-/// larger body is answered with a `Runtime.InvalidEvent` error, unread.
-pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024 + 100;
+use crate::protocol::MAX_RESPONSE_BYTES;
+use crate::response::{FunctionResponse, IntoFunctionResponse};
+use crate::telemetry::{invocation_span, log_failure};
 
 /// Runs a handler: against the Runtime API inside Lambda, or once from the command line
 /// outside it.
@@ -80,6 +73,15 @@ pub struct Runtime<L = Identity> {
     metrics: Metrics,
 }
 
+impl<L> std::fmt::Debug for Runtime<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("config", &self.config)
+            .field("config_error", &self.config_error)
+            .finish_non_exhaustive()
+    }
+}
+
 enum Mode {
     /// Serve invocations from the Runtime API.
     Lambda(Endpoint),
@@ -101,7 +103,7 @@ impl Runtime {
             Ok(config) => (config, None),
             Err(error) => (Config::local_defaults(), Some(error)),
         };
-        crate::logging::init_default(&config);
+        subscriber::install_default(&config);
         crate::panic::install_hook();
         let mode = match Cli::parse(std::env::args_os().skip(1)) {
             Some(cli) => Mode::Cli(cli),
@@ -319,8 +321,10 @@ struct Shared {
     /// under provisioned concurrency: the environment was initialised ahead of any
     /// request, so no request waited for it; Powertools reports it the same way.
     first_is_cold: bool,
-    /// Sequential mode sets `_X_AMZN_TRACE_ID`; with concurrent invocations one process-wide
-    /// variable cannot name them all, so the trace id lives only on each `Context`.
+    /// Sequential mode on the current-thread executor sets `_X_AMZN_TRACE_ID`; with
+    /// concurrent invocations one process-wide variable cannot name them all, and on the
+    /// multi-thread executor tasks of earlier invocations may read the environment while
+    /// it is written, so the trace id then lives only on each `Context`.
     sets_trace_env: bool,
     /// With several workers: turns `true` when one of them met a fatal error, so that the
     /// others stop polling (an invocation they hold still runs to its answer).
@@ -354,7 +358,7 @@ where
         config,
         metrics: Arc::new(metrics),
         warm: AtomicBool::new(false),
-        sets_trace_env: true,
+        sets_trace_env: trace_env_is_safe_to_set(),
         stop: None,
         latest_deadline_ms: AtomicU64::new(0),
     };
@@ -493,7 +497,7 @@ where
         let invocation_id = context.invocation_id().map(str::to_owned);
         // Boxed once: the wrappers below would otherwise move the whole handler future
         // (context included) at each layer.
-        let invocation = Box::pin(invoke(&mut service, &payload, context));
+        let invocation = Box::pin(drive(&mut service, &payload, context));
         let metrics = Arc::clone(&shared.metrics);
         // One span over the handler and the answer: entered on each poll, so that both log
         // under the invocation. Unlike `Instrument`, this does not enter the span once more
@@ -504,33 +508,6 @@ where
         });
         poll_fn(|cx| span.in_scope(|| handled.as_mut().poll(cx))).await?;
     }
-}
-
-/// The span every line logged during an invocation hangs off.
-///
-/// Its fields are the keys log lines carry (`requestId`, `xrayTraceId`, `function_arn`,
-/// `cold_start`, `tenantId`); `_trace_header` is the full X-Ray header for the X-Ray layer
-/// (fields starting with `_` are not logged). It is an ERROR span so that it exists at
-/// every log level: an ERROR line without its request id would be of little use.
-pub(crate) fn invocation_span(context: &Context, cold_start: bool) -> tracing::Span {
-    let header = context.xray_trace_id();
-    tracing::error_span!(
-        "invocation",
-        requestId = context.request_id(),
-        xrayTraceId = header.map(trace_root),
-        function_arn = context.invoked_function_arn(),
-        cold_start,
-        tenantId = context.tenant_id(),
-        _trace_header = header,
-    )
-}
-
-/// The `Root=` value of a trace header, or the whole header when it has none.
-fn trace_root(header: &str) -> &str {
-    header
-        .split(';')
-        .find_map(|part| part.trim().strip_prefix("Root="))
-        .unwrap_or(header)
 }
 
 /// What a poll of `/next` brought.
@@ -681,16 +658,6 @@ async fn answer(
     Ok(())
 }
 
-/// The one ERROR line of a failed invocation; the X-Ray layer reads its fields too.
-pub(crate) fn log_failure(error: &Error) {
-    tracing::error!(
-        errorType = error.error_type(),
-        errorMessage = error.message(),
-        clientError = error.is_client_error(),
-        "invocation failed"
-    );
-}
-
 fn response_too_large(size: usize, api_said: Option<&Bytes>) -> Error {
     let mut message = format!(
         "the response is {size} bytes, above Lambda's limit of {MAX_RESPONSE_BYTES} bytes; \
@@ -715,6 +682,23 @@ fn log_refusal(what: &str, status: StatusCode, body: &[u8]) {
     );
 }
 
+/// Whether `_X_AMZN_TRACE_ID` can be written between invocations: only on the
+/// current-thread executor, where no task of this process runs while the loop does. On
+/// the multi-thread one a task an earlier invocation spawned may be reading the
+/// environment on another worker thread, and writing it then is undefined behaviour.
+fn trace_env_is_safe_to_set() -> bool {
+    let current_thread = tokio::runtime::Handle::try_current().is_ok_and(|handle| {
+        handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
+    });
+    if !current_thread {
+        tracing::info!(
+            "_X_AMZN_TRACE_ID is not set on the multi-thread executor; the trace header is \
+             on each invocation's Context (Context::xray_trace_id)"
+        );
+    }
+    current_thread
+}
+
 /// `_X_AMZN_TRACE_ID`, which Lambda asks custom runtimes to set for SDKs that read it.
 struct TraceEnv {
     /// Whether the variable is set, so that an invocation without a trace does not pay for
@@ -733,9 +717,10 @@ impl TraceEnv {
 
     /// Sets the variable to this invocation's trace header, or removes it.
     fn follow(&mut self, trace_id: Option<&str>) {
-        // SAFETY: the loop is sequential: this runs between invocations, when no handler
-        // code of ours runs. Lambda's contract for single-concurrency runtimes requires the
-        // variable and every official runtime sets it the same way.
+        // SAFETY: only called when `trace_env_is_safe_to_set` said so: one invocation at a
+        // time on the current-thread executor, between invocations, so no task of this
+        // process runs while the variable is written. (Threads the handler starts itself
+        // are its own, as with every runtime that sets the variable, as Lambda asks.)
         unsafe {
             match trace_id {
                 Some(value) if !value.contains('\0') => {

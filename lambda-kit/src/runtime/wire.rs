@@ -25,7 +25,7 @@ const MAX_HEADERS: usize = 64;
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// The largest answer body accepted: the largest event Lambda hands out (its 6 MB request
 /// limit, as RAPID counts it). Framing (chunk sizes, trailers) is bounded on its own.
-pub(crate) const MAX_BODY_BYTES: usize = crate::runtime::MAX_EVENT_BYTES;
+pub(crate) const MAX_BODY_BYTES: usize = crate::protocol::MAX_EVENT_BYTES;
 /// How much room the buffer grows by at least.
 const READ_SIZE: usize = 16 * 1024;
 /// The free room below which the buffer grows before reading a head, a chunk-size line or

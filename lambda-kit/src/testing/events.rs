@@ -33,7 +33,7 @@ use serde_json::{Value, json};
     feature = "alb"
 ))]
 fn typed<T: serde::de::DeserializeOwned>(shape: Value) -> T {
-    crate::invoke::decode_event(&serde_json::to_vec(&shape).expect("JSON values serialize"))
+    crate::drive::decode_event(&serde_json::to_vec(&shape).expect("JSON values serialize"))
         .unwrap_or_else(|error| panic!("a builder produced an event that does not decode: {error}"))
 }
 

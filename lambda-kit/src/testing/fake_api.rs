@@ -27,7 +27,7 @@ use tokio::task::{AbortHandle, JoinSet};
 pub use crate::api_route::Route;
 use crate::api_route::route_of;
 use crate::error::ErrorBody;
-use crate::runtime::{MAX_RESPONSE_BYTES, header};
+use crate::protocol::{MAX_RESPONSE_BYTES, header};
 
 /// Something to go wrong with the next request to a route.
 ///
@@ -136,6 +136,14 @@ pub struct FakeRuntimeApi {
     address: SocketAddr,
     shared: Arc<Shared>,
     server: AbortHandle,
+}
+
+impl std::fmt::Debug for FakeRuntimeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeRuntimeApi")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
 }
 
 struct Shared {

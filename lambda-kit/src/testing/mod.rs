@@ -32,7 +32,7 @@ pub use fake_api::{
 use crate::context::{Context, ContextBuilder};
 use crate::error::ErrorBody;
 use crate::handler::Handler;
-use crate::runtime::streaming::{FunctionResponse, IntoFunctionResponse};
+use crate::response::{FunctionResponse, IntoFunctionResponse};
 
 /// A handler's init state as the runtime holds it, for the `<name>_handler(state)` fn
 /// that `#[lambda_kit::handler(init = ..)]` generates for tests: a state lives as long as
@@ -116,7 +116,7 @@ where
     E: DeserializeOwned,
     R: IntoFunctionResponse,
 {
-    match crate::invoke::invoke(&mut handler, payload, context).await {
+    match crate::drive::drive(&mut handler, payload, context).await {
         Ok(FunctionResponse::Buffered(bytes)) => Outcome::Response(
             serde_json::from_slice(&bytes).expect("the runtime encodes responses as JSON"),
         ),

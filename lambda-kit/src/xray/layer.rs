@@ -20,14 +20,24 @@ use tracing_subscriber::registry::LookupSpan;
 use super::document::Subsegment;
 use super::emitter::Emitter;
 use super::header::{Sampled, TraceHeader};
-use crate::logging::fields::{FieldValue, RecordTyped, Typed};
-use crate::logging::is_invocation_span;
+use crate::telemetry::fields::{FieldValue, RecordTyped, Typed};
+use crate::telemetry::{field, is_invocation_span};
 
 /// The layer; build it with [`super::XRay`].
 pub struct XRayLayer {
     pub(crate) emitter: Option<Arc<Emitter>>,
     pub(crate) service: String,
     pub(crate) function_name: String,
+}
+
+impl std::fmt::Debug for XRayLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XRayLayer")
+            .field("sending", &self.emitter.is_some())
+            .field("service", &self.service)
+            .field("function_name", &self.function_name)
+            .finish()
+    }
 }
 
 /// The parsed header of the invocation, kept even when unsampled so that outgoing calls
@@ -66,11 +76,11 @@ impl XRayFields {
         } else {
             match (name, value) {
                 ("xray", Value::Bool(marked)) => self.marked = marked,
-                ("cold_start", Value::Bool(cold)) => self.cold_start = Some(cold),
-                ("clientError", Value::Bool(client)) => self.client_error = client,
-                ("_trace_header", Value::String(header)) => self.trace_header = Some(header),
-                ("errorType", Value::String(kind)) => self.error_type = Some(kind),
-                ("errorMessage", Value::String(text)) => self.error_message = Some(text),
+                (field::COLD_START, Value::Bool(cold)) => self.cold_start = Some(cold),
+                (field::CLIENT_ERROR, Value::Bool(client)) => self.client_error = client,
+                (field::TRACE_HEADER, Value::String(header)) => self.trace_header = Some(header),
+                (field::ERROR_TYPE, Value::String(kind)) => self.error_type = Some(kind),
+                (field::ERROR_MESSAGE, Value::String(text)) => self.error_message = Some(text),
                 ("message", Value::String(text)) => self.message = Some(text),
                 _ => {}
             }

@@ -64,9 +64,7 @@ impl XRay {
             enabled: !lookup("POWERTOOLS_TRACE_DISABLED").is_some_and(|value| {
                 value.trim().eq_ignore_ascii_case("true") || value.trim() == "1"
             }),
-            service: lookup("POWERTOOLS_SERVICE_NAME")
-                .filter(|name| !name.is_empty())
-                .unwrap_or_else(|| "service_undefined".into()),
+            service: config.service_name().to_owned(),
             function_name: config.function_name().to_owned(),
         }
     }

@@ -5,19 +5,17 @@
 
 use std::future::poll_fn;
 
-use bytes::Bytes;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower::Service;
 
 use crate::context::Context;
 use crate::error::{Error, error_type};
 use crate::handler::{Handler, LambdaEvent};
-use crate::panic::{guarded, guarded_sync};
-use crate::runtime::streaming::{FunctionResponse, IntoFunctionResponse};
+use crate::panic::guarded;
+use crate::response::{FunctionResponse, IntoFunctionResponse};
 
 /// Runs one invocation of `service` and returns the encoded response or the error to report.
-pub(crate) async fn invoke<S, E, R>(
+pub(crate) async fn drive<S, E, R>(
     service: &mut S,
     payload: &[u8],
     context: Context,
@@ -89,20 +87,6 @@ where
         .map_err(Into::into)
 }
 
-/// Serializes the response, reporting a failing (or panicking) `Serialize` impl.
-pub(crate) fn encode_response<R: Serialize>(response: &R) -> Result<Bytes, Error> {
-    match guarded_sync("response serializer", || serde_json::to_vec(response))? {
-        Ok(bytes) => Ok(Bytes::from(bytes)),
-        Err(error) => Err(Error::new(
-            error_type::MARSHAL,
-            format!(
-                "could not serialize the response of type {}: {error}",
-                std::any::type_name::<R>()
-            ),
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,21 +124,6 @@ mod tests {
         assert!(error.message().contains("trailing"), "{}", error.message());
     }
 
-    struct Unserializable;
-
-    impl Serialize for Unserializable {
-        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
-            Err(serde::ser::Error::custom("no way"))
-        }
-    }
-
-    #[test]
-    fn serialize_failures_are_marshal_errors() {
-        let error = encode_response(&Unserializable).expect_err("an error");
-        assert_eq!(error.error_type(), error_type::MARSHAL);
-        assert!(error.message().contains("no way"));
-    }
-
     #[tokio::test]
     async fn panics_in_the_handler_future_become_errors() {
         let mut service = handler_fn(|_: serde_json::Value, _| async {
@@ -163,7 +132,7 @@ mod tests {
             }
             Ok::<_, Error>(())
         });
-        let error = invoke(&mut service, b"{}", Context::builder().build())
+        let error = drive(&mut service, b"{}", Context::builder().build())
             .await
             .expect_err("an error");
         assert_eq!(error.error_type(), error_type::PANIC);
@@ -177,7 +146,7 @@ mod tests {
                 panic!("eager {}", 42)
             },
         );
-        let error = invoke(&mut service, b"{}", Context::builder().build())
+        let error = drive(&mut service, b"{}", Context::builder().build())
             .await
             .expect_err("an error");
         assert_eq!(error.error_type(), error_type::PANIC);

@@ -30,8 +30,9 @@ use http::{HeaderMap, HeaderValue};
 use hyper::body::Frame;
 use serde::Serialize;
 
-use super::invocation::header;
 use crate::error::Error;
+use crate::protocol::header;
+use crate::response::{ByteStream, FunctionResponse, IntoFunctionResponse, Streamed};
 
 /// The content type of a function URL's streamed HTTP response.
 pub const HTTP_INTEGRATION_CONTENT_TYPE: &str =
@@ -39,58 +40,18 @@ pub const HTTP_INTEGRATION_CONTENT_TYPE: &str =
 /// Separates the HTTP prelude from the body.
 const PRELUDE_SEPARATOR: [u8; 8] = [0; 8];
 
-/// A body of byte chunks, produced while the response is sent.
-pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send>>;
-
-/// What a handler's answer becomes: a buffered JSON body, or a stream.
-pub enum FunctionResponse {
-    /// The whole body at once.
-    Buffered(Bytes),
-    /// Chunks, posted as they come.
-    Streamed(Streamed),
-}
-
-impl std::fmt::Debug for FunctionResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FunctionResponse::Buffered(body) => write!(f, "Buffered({} bytes)", body.len()),
-            FunctionResponse::Streamed(streamed) => {
-                write!(f, "Streamed({:?})", streamed.content_type)
-            }
-        }
-    }
-}
-
-/// A response the runtime streams.
-pub struct Streamed {
-    pub(crate) content_type: HeaderValue,
-    /// Chunks sent before the body (the HTTP prelude and its separator).
-    pub(crate) preamble: Vec<Bytes>,
-    pub(crate) body: ByteStream,
-}
-
-/// Anything a handler may answer with. Every `Serialize` type is buffered as JSON; the
-/// streaming types are streamed.
-#[diagnostic::on_unimplemented(
-    message = "the response type `{Self}` cannot be sent back to Lambda",
-    label = "derive `serde::Serialize` for this type",
-    note = "write `#[derive(serde::Serialize)]` on it, return `serde_json::Value`, or stream with `lambda_kit::streaming::StreamResponse`"
-)]
-pub trait IntoFunctionResponse {
-    /// The body to post.
-    fn into_function_response(self) -> Result<FunctionResponse, Error>;
-}
-
-impl<T: Serialize> IntoFunctionResponse for T {
-    fn into_function_response(self) -> Result<FunctionResponse, Error> {
-        crate::invoke::encode_response(&self).map(FunctionResponse::Buffered)
-    }
-}
-
 /// A raw streamed response.
 pub struct StreamResponse {
     content_type: String,
     body: ByteStream,
+}
+
+impl std::fmt::Debug for StreamResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamResponse")
+            .field("content_type", &self.content_type)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StreamResponse {
@@ -127,6 +88,16 @@ pub struct HttpStreamResponse {
     headers: std::collections::BTreeMap<String, String>,
     cookies: Vec<String>,
     body: ByteStream,
+}
+
+impl std::fmt::Debug for HttpStreamResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpStreamResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("cookies", &self.cookies)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The prelude's JSON.
@@ -230,7 +201,7 @@ impl Stream for StreamFrames {
                 Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
                 Poll::Ready(Some(Err(error))) => {
                     self.finished = true;
-                    self.span.in_scope(|| super::log_failure(&error));
+                    self.span.in_scope(|| crate::telemetry::log_failure(&error));
                     Poll::Ready(Some(Ok(Frame::trailers(error_trailers(&error)))))
                 }
                 Poll::Ready(None) => {

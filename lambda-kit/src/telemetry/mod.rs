@@ -1,0 +1,116 @@
+//! What every observer of an invocation shares: the invocation span's schema (its name,
+//! its field names, its constructor), the one failure line, and the field visitor.
+//!
+//! The log layer (`logging/`), the X-Ray layer (`xray/`) and the metrics scope
+//! (`metrics/`) import this module and `config`, never each other, as
+//! tracing-subscriber's layers share `field/` and `registry/`.
+
+pub(crate) mod fields;
+
+use tracing::Metadata;
+
+use crate::context::Context;
+use crate::error::Error;
+
+/// Field names of the invocation span and of the failure line, as log lines carry them.
+pub(crate) mod field {
+    /// The request id.
+    pub(crate) const REQUEST_ID: &str = "requestId";
+    /// The trace's `Root` id.
+    pub(crate) const XRAY_TRACE_ID: &str = "xrayTraceId";
+    /// The invoked ARN.
+    pub(crate) const FUNCTION_ARN: &str = "function_arn";
+    /// Whether this invocation is the environment's cold start.
+    pub(crate) const COLD_START: &str = "cold_start";
+    /// The tenant of a tenant-isolated invocation.
+    // No observer treats it specially (it is logged as it is); named for the schema.
+    #[allow(dead_code)]
+    pub(crate) const TENANT_ID: &str = "tenantId";
+    /// The whole trace header, for X-Ray (a leading `_` keeps a field out of log lines).
+    pub(crate) const TRACE_HEADER: &str = "_trace_header";
+    /// The failure line's errorType.
+    pub(crate) const ERROR_TYPE: &str = "errorType";
+    /// The failure line's errorMessage.
+    pub(crate) const ERROR_MESSAGE: &str = "errorMessage";
+    /// Whether the failure is the caller's fault (X-Ray: error, not fault).
+    pub(crate) const CLIENT_ERROR: &str = "clientError";
+}
+
+/// The invocation span's name.
+const INVOCATION_SPAN: &str = "invocation";
+
+/// The span every line logged during an invocation hangs off.
+///
+/// Its fields are those of [`field`]: the keys log lines carry, and `_trace_header`, the
+/// full X-Ray header for the X-Ray layer. It is an ERROR span so that it exists at every
+/// log level: an ERROR line without its request id would be of little use.
+pub(crate) fn invocation_span(context: &Context, cold_start: bool) -> tracing::Span {
+    let header = context.xray_trace_id();
+    // The names are `field`'s constants, spelled out because `tracing` takes identifiers
+    // here; a test below keeps the two the same.
+    tracing::error_span!(
+        "invocation",
+        requestId = context.request_id(),
+        xrayTraceId = header.map(trace_root),
+        function_arn = context.invoked_function_arn(),
+        cold_start,
+        tenantId = context.tenant_id(),
+        _trace_header = header,
+    )
+}
+
+/// Whether `metadata` is the invocation span's.
+pub(crate) fn is_invocation_span(metadata: &Metadata<'_>) -> bool {
+    metadata.is_span()
+        && metadata.name() == INVOCATION_SPAN
+        && metadata.target().starts_with("lambda_kit")
+}
+
+/// The one ERROR line of a failed invocation; the X-Ray layer reads its fields too.
+pub(crate) fn log_failure(error: &Error) {
+    tracing::error!(
+        errorType = error.error_type(),
+        errorMessage = error.message(),
+        clientError = error.is_client_error(),
+        "invocation failed"
+    );
+}
+
+/// The `Root=` value of a trace header, or the whole header when it has none.
+fn trace_root(header: &str) -> &str {
+    header
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Root="))
+        .unwrap_or(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_span_carries_the_schema_fields() {
+        // A subscriber that enables everything, so that the span has its metadata.
+        tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+            let span = invocation_span(&Context::builder().build(), true);
+            let metadata = span.metadata().expect("an enabled span");
+            assert!(is_invocation_span(metadata));
+            for name in [
+                field::REQUEST_ID,
+                field::XRAY_TRACE_ID,
+                field::FUNCTION_ARN,
+                field::COLD_START,
+                field::TENANT_ID,
+                field::TRACE_HEADER,
+            ] {
+                assert!(metadata.fields().field(name).is_some(), "{name}");
+            }
+        });
+    }
+
+    #[test]
+    fn the_trace_root_is_read_from_the_header() {
+        assert_eq!(trace_root("Root=1-abc;Parent=def;Sampled=1"), "1-abc");
+        assert_eq!(trace_root("Parent=def"), "Parent=def");
+    }
+}
