@@ -35,6 +35,9 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo test --workspace --all-features
 
+# Each feature on its own, as a user who picks one would build it.
+./scripts/check-features.sh
+
 # The deploy package: bootstrap at the root of the zip, executable, and it runs.
 zip="$(PROFILE=dev ./scripts/package.sh hello | tail -n 1)"
 python3 scripts/check-package.py "$zip"

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use crate::cache::LocalCache;
 use crate::hash::HashFunction;
-use crate::idempotency::{Idempotency, Settings};
+use crate::idempotency::Idempotency;
 use crate::select::Selection;
+use crate::settings::{MissingKey, Settings};
 use crate::store::Store;
 use crate::text::HashedText;
 
@@ -22,17 +23,6 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 256;
 /// The environment variable that turns idempotency off (`true`, `1`, `yes`, `on`), for
 /// local runs and tests, as in Powertools.
 pub const DISABLED_ENV: &str = "POWERTOOLS_IDEMPOTENCY_DISABLED";
-
-/// What happens when the key selection finds nothing in the event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MissingKey {
-    /// Run the handler without idempotency and log a warning (Powertools' default).
-    #[default]
-    Skip,
-    /// Fail with [`IdempotencyError::KeyMissing`](crate::IdempotencyError::KeyMissing);
-    /// the handler does not run.
-    Error,
-}
 
 /// What `AWS_LAMBDA_FUNCTION_NAME` stands for in keys when it is not set: `function` for
 /// lambda-kit's keys, and `test-func`, as Powertools for Python has it, for
@@ -100,8 +90,15 @@ impl std::fmt::Debug for IdempotencyBuilder {
     }
 }
 
+impl Idempotency {
+    /// Starts a configuration on `store`.
+    pub fn builder(store: impl Store) -> IdempotencyBuilder {
+        IdempotencyBuilder::new(Arc::new(store))
+    }
+}
+
 impl IdempotencyBuilder {
-    pub(crate) fn new(store: Arc<dyn Store>) -> Self {
+    fn new(store: Arc<dyn Store>) -> Self {
         IdempotencyBuilder {
             store,
             key: PendingSelection::Ready(Selection::Whole),

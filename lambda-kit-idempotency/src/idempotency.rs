@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use lambda_kit::{Context, Error};
 use serde::Serialize;
@@ -11,12 +11,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::cache::LocalCache;
-use crate::config::{IdempotencyBuilder, MissingKey};
 use crate::error::IdempotencyError;
-use crate::hash::HashFunction;
 use crate::record::{Record, Status, epoch_millis, epoch_seconds};
 use crate::select::Selection;
-use crate::store::{Acquired, Store};
+use crate::settings::{MissingKey, Settings};
+use crate::store::Acquired;
 use crate::text::HashedText;
 
 /// How many times an acquire is repeated when the conflicting record it got back is
@@ -44,22 +43,6 @@ pub struct Idempotency {
     settings: Arc<Settings>,
 }
 
-/// What the builder decided.
-pub(crate) struct Settings {
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) key: Selection,
-    pub(crate) validation: Option<Selection>,
-    /// The text a selection is hashed as.
-    pub(crate) text: HashedText,
-    pub(crate) hash: HashFunction,
-    pub(crate) expires_after: Duration,
-    pub(crate) missing_key: MissingKey,
-    pub(crate) cache: Option<LocalCache>,
-    /// `<function name>[.<scope>]#`, the start of every record key.
-    pub(crate) key_prefix: String,
-    pub(crate) disabled: bool,
-}
-
 impl std::fmt::Debug for Idempotency {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Idempotency")
@@ -75,11 +58,6 @@ impl std::fmt::Debug for Idempotency {
 }
 
 impl Idempotency {
-    /// Starts a configuration on `store`.
-    pub fn builder(store: impl Store) -> IdempotencyBuilder {
-        IdempotencyBuilder::new(Arc::new(store))
-    }
-
     pub(crate) fn from_settings(settings: Settings) -> Self {
         Idempotency {
             settings: Arc::new(settings),

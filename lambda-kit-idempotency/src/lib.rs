@@ -41,13 +41,13 @@ mod layer;
 mod python_json;
 mod record;
 mod select;
+mod settings;
 pub mod store;
 mod text;
 
 pub use canonical::{canonical_json, hash_value};
 pub use config::{
     ConfigError, DEFAULT_CACHE_CAPACITY, DEFAULT_EXPIRES_AFTER, DISABLED_ENV, IdempotencyBuilder,
-    MissingKey,
 };
 pub use error::{IdempotencyError, StoreError, error_type};
 pub use hash::HashFunction;
@@ -55,4 +55,5 @@ pub use idempotency::Idempotency;
 pub use layer::{IdempotencyLayer, Idempotent};
 pub use record::{Record, Status};
 pub use select::Selection;
+pub use settings::MissingKey;
 pub use store::{Acquired, MemoryStore, Store};

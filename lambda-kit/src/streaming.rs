@@ -27,7 +27,6 @@ use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::Stream;
 use http::{HeaderMap, HeaderValue};
-use hyper::body::Frame;
 use serde::Serialize;
 
 use crate::error::Error;
@@ -162,6 +161,15 @@ impl IntoFunctionResponse for HttpStreamResponse {
     }
 }
 
+/// One piece of a streamed post's body, as the client writes it.
+#[derive(Debug)]
+pub(crate) enum Frame {
+    /// A chunk of the body (never empty: an empty chunk ends a chunked body).
+    Data(Bytes),
+    /// The trailers that end a body that failed part way.
+    Trailers(HeaderMap),
+}
+
 /// The frames of a streamed post: the preamble, the body's chunks, and error trailers if
 /// the body fails.
 pub(crate) struct StreamFrames {
@@ -184,25 +192,25 @@ impl StreamFrames {
 }
 
 impl Stream for StreamFrames {
-    type Item = Result<Frame<Bytes>, std::convert::Infallible>;
+    type Item = Frame;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
         if self.finished {
             return Poll::Ready(None);
         }
         if let Some(chunk) = self.preamble.pop_front() {
-            return Poll::Ready(Some(Ok(Frame::data(chunk))));
+            return Poll::Ready(Some(Frame::Data(chunk)));
         }
         loop {
             return match self.body.as_mut().poll_next(cx) {
                 Poll::Pending => Poll::Pending,
                 // An empty chunk would read as the end of a chunked body; skip it.
                 Poll::Ready(Some(Ok(chunk))) if chunk.is_empty() => continue,
-                Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
+                Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Frame::Data(chunk))),
                 Poll::Ready(Some(Err(error))) => {
                     self.finished = true;
                     self.span.in_scope(|| crate::telemetry::log_failure(&error));
-                    Poll::Ready(Some(Ok(Frame::trailers(error_trailers(&error)))))
+                    Poll::Ready(Some(Frame::Trailers(error_trailers(&error))))
                 }
                 Poll::Ready(None) => {
                     self.finished = true;

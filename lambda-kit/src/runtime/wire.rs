@@ -15,9 +15,10 @@ use std::ops::Range;
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use http::{HeaderName, HeaderValue, Method, StatusCode};
-use hyper::body::Frame;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::streaming::Frame;
 
 /// The most header lines an answer may have.
 const MAX_HEADERS: usize = 64;
@@ -241,24 +242,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// Sends a request whose body is sent in chunks as `frames` yields them, ending with
     /// the trailers if a frame carries some, then reads the whole answer.
-    pub(crate) async fn exchange_streamed<F, E>(
+    pub(crate) async fn exchange_streamed<F>(
         &mut self,
         head: &RequestHead<'_>,
         mut frames: F,
     ) -> Result<Answer, WireError>
     where
-        F: Stream<Item = Result<Frame<Bytes>, E>> + Unpin,
+        F: Stream<Item = Frame> + Unpin,
     {
         self.spent = true;
         self.failed_head = None;
         self.put_head(head, Some(BodyFraming::Chunked));
         self.stream.write_all(&self.write).await?;
         let mut trailers = None;
-        while let Some(Ok(frame)) = frames.next().await {
-            match frame.into_data() {
-                Ok(chunk) => self.write_chunk(&chunk).await?,
-                Err(frame) => {
-                    trailers = frame.into_trailers().ok();
+        while let Some(frame) = frames.next().await {
+            match frame {
+                Frame::Data(chunk) => self.write_chunk(&chunk).await?,
+                Frame::Trailers(end) => {
+                    trailers = Some(end);
                     break;
                 }
             }
@@ -902,10 +903,10 @@ mod tests {
         let mut trailers = http::HeaderMap::new();
         trailers.insert("x-error", HeaderValue::from_static("boom"));
         let frames = futures_util::stream::iter([
-            Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from_static(b"hello"))),
-            Ok(Frame::data(Bytes::new())),
-            Ok(Frame::data(Bytes::from(vec![b'x'; 26]))),
-            Ok(Frame::trailers(trailers)),
+            Frame::Data(Bytes::from_static(b"hello")),
+            Frame::Data(Bytes::new()),
+            Frame::Data(Bytes::from(vec![b'x'; 26])),
+            Frame::Trailers(trailers),
         ]);
         let answer = connection
             .exchange_streamed(
