@@ -17,12 +17,13 @@ fn handler_fn_name(name: &Ident) -> Ident {
 
 /// `fn main` for `handler`, and `fn <name>_handler([state])` for its tests.
 pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Options) -> TokenStream {
+    let krate = &options.krate;
     let init = options.init.as_ref().map(|setup| {
         quote! {
             let state = runtime
                 .init(|| {
-                    use ::lambda_kit::__private::{InitFromFuture as _, InitFromResult as _};
-                    (&&::lambda_kit::__private::InitWrap::new(#setup())).take_init_future()
+                    use #krate::__private::{InitFromFuture as _, InitFromResult as _};
+                    (&&#krate::__private::InitWrap::new(#setup())).take_init_future()
                 })
                 .await?;
         }
@@ -30,11 +31,11 @@ pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Option
     // Concurrent invocations share the state: say so at its type if it cannot be shared.
     let state_check = match (&shape.state_type, options.sequential) {
         (Some(ty), false) => Some(quote_spanned! {ty.span()=>
-            ::lambda_kit::__private::assert_shared_state::<#ty>();
+            #krate::__private::assert_shared_state::<#ty>();
         }),
         _ => None,
     };
-    let service = handler_service(handler, shape);
+    let service = handler_service(handler, shape, krate);
     let body = quote! {
         #state_check
         #init
@@ -44,18 +45,18 @@ pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Option
         event: shape
             .event_type
             .as_ref()
-            .map_or_else(http_event, |ty| quote!(#ty)),
+            .map_or_else(|| http_event(krate), |ty| quote!(#ty)),
         response: match shape.event_type {
             Some(_) => {
                 let ty = &shape.response_type;
                 quote!(#ty)
             }
-            None => http_response(),
+            None => http_response(krate),
         },
         handler_span: handler.sig.ident.span(),
     };
     let main = main_fn(options, body, &types);
-    let for_tests = handler_fn_for_tests(handler, shape, &service);
+    let for_tests = handler_fn_for_tests(handler, shape, &service, krate);
     quote!(#main #for_tests)
 }
 
@@ -65,26 +66,27 @@ pub(crate) fn service_builder_main(
     builder: &ServiceBuilder,
     options: &Options,
 ) -> TokenStream {
+    let krate = &options.krate;
     let name = &builder_fn.sig.ident;
     let build = match (builder.fallible, builder.is_async) {
         (true, _) => quote! {{
-            use ::lambda_kit::__private::{InitFromFuture as _, InitFromResult as _};
-            (&&::lambda_kit::__private::InitWrap::new(#name())).take_init_future()
+            use #krate::__private::{InitFromFuture as _, InitFromResult as _};
+            (&&#krate::__private::InitWrap::new(#name())).take_init_future()
         }},
         (false, true) => quote! {
-            async { ::core::result::Result::<_, ::lambda_kit::Error>::Ok(#name().await) }
+            async { ::core::result::Result::<_, #krate::Error>::Ok(#name().await) }
         },
         (false, false) => quote! {
-            async { ::core::result::Result::<_, ::lambda_kit::Error>::Ok(#name()) }
+            async { ::core::result::Result::<_, #krate::Error>::Ok(#name()) }
         },
     };
     let body = quote! {
         let built = runtime.init(|| #build).await?;
-        let service = ::lambda_kit::http::service(::core::clone::Clone::clone(built));
+        let service = #krate::http::service(::core::clone::Clone::clone(built));
     };
     let types = LoopTypes {
-        event: http_event(),
-        response: http_response(),
+        event: http_event(krate),
+        response: http_response(krate),
         handler_span: name.span(),
     };
     main_fn(options, body, &types)
@@ -100,17 +102,18 @@ struct LoopTypes {
     handler_span: proc_macro2::Span,
 }
 
-fn http_event() -> TokenStream {
-    quote!(::lambda_kit::http::HttpEvent)
+fn http_event(krate: &TokenStream) -> TokenStream {
+    quote!(#krate::http::HttpEvent)
 }
 
-fn http_response() -> TokenStream {
-    quote!(::lambda_kit::http::HttpResponse)
+fn http_response(krate: &TokenStream) -> TokenStream {
+    quote!(#krate::http::HttpResponse)
 }
 
 /// `fn main`: the executor, the runtime, `body` (which binds `runtime` and `service`),
 /// the layers, and the loop.
 fn main_fn(options: &Options, body: TokenStream, types: &LoopTypes) -> TokenStream {
+    let krate = &options.krate;
     let builder = match options.flavor {
         Flavor::CurrentThread => quote!(new_current_thread),
         Flavor::MultiThread => quote!(new_multi_thread),
@@ -123,15 +126,15 @@ fn main_fn(options: &Options, body: TokenStream, types: &LoopTypes) -> TokenStre
     };
     let (event, response) = (&types.event, &types.response);
     let run = quote_spanned! {types.handler_span=>
-        ::lambda_kit::__private::#run::<#event, #response, _, _>
+        #krate::__private::#run::<#event, #response, _, _>
     };
     quote! {
-        fn main() -> ::core::result::Result<(), ::lambda_kit::Error> {
-            ::lambda_kit::tokio::runtime::Builder::#builder()
+        fn main() -> ::core::result::Result<(), #krate::Error> {
+            #krate::tokio::runtime::Builder::#builder()
                 .enable_all()
                 .build()?
                 .block_on(async {
-                    let runtime = ::lambda_kit::Runtime::from_env()?;
+                    let runtime = #krate::Runtime::from_env()?;
                     #body
                     #run(runtime #(.layer(#layers))*, service).await
                 })
@@ -141,10 +144,10 @@ fn main_fn(options: &Options, body: TokenStream, types: &LoopTypes) -> TokenStre
 
 /// The handler as the runtime calls it: a `handler_fn` for an event handler, an
 /// `http::service` for an HTTP one.
-fn handler_service(handler: &ItemFn, shape: &Shape) -> TokenStream {
+fn handler_service(handler: &ItemFn, shape: &Shape, krate: &TokenStream) -> TokenStream {
     match shape.event_type {
-        Some(_) => event_service(handler, shape),
-        None => http_service(handler, shape),
+        Some(_) => event_service(handler, shape, krate),
+        None => http_service(handler, shape, krate),
     }
 }
 
@@ -152,7 +155,12 @@ fn handler_service(handler: &ItemFn, shape: &Shape) -> TokenStream {
 /// crate's tests only: the same service `main` serves, for `lambda_kit::testing::invoke`.
 /// Tests need no `Send`, so it asks for none (and a `Send` problem is reported once, by
 /// `main`).
-fn handler_fn_for_tests(handler: &ItemFn, shape: &Shape, service: &TokenStream) -> TokenStream {
+fn handler_fn_for_tests(
+    handler: &ItemFn,
+    shape: &Shape,
+    service: &TokenStream,
+    krate: &TokenStream,
+) -> TokenStream {
     let vis = &handler.vis;
     let name = handler_fn_name(&handler.sig.ident);
     let state_param = shape
@@ -168,18 +176,18 @@ fn handler_fn_for_tests(handler: &ItemFn, shape: &Shape, service: &TokenStream) 
     );
     let returns = match &shape.event_type {
         Some(event) => quote! {
-            impl ::lambda_kit::tower::Service<
-                ::lambda_kit::LambdaEvent<#event>,
+            impl #krate::tower::Service<
+                #krate::LambdaEvent<#event>,
                 Response = #response,
-                Error = ::lambda_kit::Error,
+                Error = #krate::Error,
             > + ::core::clone::Clone
         },
         None => quote! {
-            ::lambda_kit::http::HttpService<
-                impl ::lambda_kit::tower::Service<
-                    ::lambda_kit::__private::HttpRequest,
+            #krate::http::HttpService<
+                impl #krate::tower::Service<
+                    #krate::__private::HttpRequest,
                     Response = #response,
-                    Error = ::lambda_kit::Error,
+                    Error = #krate::Error,
                     Future: ::core::marker::Send + 'static,
                 > + ::core::clone::Clone,
             >
@@ -196,7 +204,7 @@ fn handler_fn_for_tests(handler: &ItemFn, shape: &Shape, service: &TokenStream) 
 }
 
 /// `handler_fn(|event, ctx| f(event, [ctx], [state]))`.
-fn event_service(handler: &ItemFn, shape: &Shape) -> TokenStream {
+fn event_service(handler: &ItemFn, shape: &Shape, krate: &TokenStream) -> TokenStream {
     // An unused closure parameter would warn in the user's crate; name it `_ctx` then.
     let (ctx_param, ctx_arg) = match shape.context {
         ContextParam::Absent => (quote!(_ctx), None),
@@ -207,21 +215,21 @@ fn event_service(handler: &ItemFn, shape: &Shape) -> TokenStream {
     let args = std::iter::once(quote!(event))
         .chain(ctx_arg)
         .chain(state_arg);
-    let call = call_converting_errors(handler, args);
+    let call = call_converting_errors(handler, args, krate);
     let event = &shape.event_type;
     quote! {
-        ::lambda_kit::handler_fn(move |event: #event, #ctx_param: ::lambda_kit::Context| async move { #call })
+        #krate::handler_fn(move |event: #event, #ctx_param: #krate::Context| async move { #call })
     }
 }
 
 /// `http::service(service_fn(|request| f(request, [state])))`.
-fn http_service(handler: &ItemFn, shape: &Shape) -> TokenStream {
+fn http_service(handler: &ItemFn, shape: &Shape, krate: &TokenStream) -> TokenStream {
     let state_arg = shape.takes_state.then(|| quote!(state));
     let args = std::iter::once(quote!(request)).chain(state_arg);
-    let call = call_converting_errors(handler, args);
+    let call = call_converting_errors(handler, args, krate);
     quote! {
-        ::lambda_kit::http::service(::lambda_kit::tower::service_fn(
-            move |request: ::lambda_kit::__private::HttpRequest| async move { #call },
+        #krate::http::service(#krate::tower::service_fn(
+            move |request: #krate::__private::HttpRequest| async move { #call },
         ))
     }
 }
@@ -231,6 +239,7 @@ fn http_service(handler: &ItemFn, shape: &Shape) -> TokenStream {
 fn call_converting_errors(
     handler: &ItemFn,
     args: impl Iterator<Item = TokenStream>,
+    krate: &TokenStream,
 ) -> TokenStream {
     let name = &handler.sig.ident;
     // Errors about the handler's error type point at its return type.
@@ -238,13 +247,27 @@ fn call_converting_errors(
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => name.span(),
     };
+    // The path too carries the span: an error is reported at the first token's span.
+    let at_return = respanned(krate, return_span);
     let convert_error = quote_spanned! {return_span=>
-        (&&::lambda_kit::__private::ErrorWrap::new(error)).take_lambda_error()
+        (&&#at_return::__private::ErrorWrap::new(error)).take_lambda_error()
     };
     quote! {
         #name(#(#args),*).await.map_err(|error| {
-            use ::lambda_kit::__private::{ViaDiagnostic as _, ViaInto as _};
+            use #krate::__private::{ViaDiagnostic as _, ViaInto as _};
             #convert_error
         })
     }
+}
+
+/// `tokens` with every token at `span`.
+fn respanned(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
 }

@@ -1,5 +1,8 @@
-//! The attribute's options: `init = path`, `flavor = "..."`, `layers = [expr, ...]`.
+//! The attribute's options: `init = path`, `http`, `sequential`, `flavor = "..."`,
+//! `layers = [expr, ...]`, `crate = "path"`.
 
+use proc_macro2::TokenStream;
+use quote::quote;
 use syn::meta::ParseNestedMeta;
 use syn::{Expr, ExprArray, LitStr, Path};
 
@@ -24,6 +27,9 @@ pub(crate) struct Options {
     /// One invocation at a time whatever the environment allows, so that the handler's
     /// future need not be `Send`.
     pub(crate) sequential: bool,
+    /// The path of lambda-kit in the user's crate: `::lambda_kit`, or what `crate = ".."`
+    /// names when lambda-kit is reached through a re-export.
+    pub(crate) krate: TokenStream,
 }
 
 impl Default for Options {
@@ -34,6 +40,7 @@ impl Default for Options {
             layers: Vec::new(),
             http: false,
             sequential: false,
+            krate: quote!(::lambda_kit),
         }
     }
 }
@@ -43,6 +50,10 @@ impl Options {
     pub(crate) fn parse_one(&mut self, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
         if meta.path.is_ident("http") {
             self.http = true;
+        } else if meta.path.is_ident("crate") {
+            let path: LitStr = meta.value()?.parse()?;
+            let path: Path = path.parse()?;
+            self.krate = quote!(#path);
         } else if meta.path.is_ident("sequential") {
             self.sequential = true;
         } else if meta.path.is_ident("init") {
@@ -65,7 +76,7 @@ impl Options {
         } else {
             return Err(meta.error(
                 "unknown option: expected `http`, `init = setup_fn`, `sequential`, \
-                 `flavor = \"multi_thread\"` or `layers = [layer, ...]`",
+                 `flavor = \"multi_thread\"`, `layers = [layer, ...]` or `crate = \"path\"`",
             ));
         }
         Ok(())
