@@ -13,7 +13,8 @@ use hyper_util::rt::TokioIo;
 use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Answer, WireError, answer_from_bytes, head_end};
+use super::decode::head_end;
+use super::{Answer, WireError, answer_from_bytes};
 
 /// What a client made of an answer: its status and body, or a refusal.
 type Verdict = Option<(u16, Bytes)>;
