@@ -38,6 +38,10 @@ cargo test --workspace --all-features
 # Each feature on its own, as a user who picks one would build it.
 ./scripts/check-features.sh
 
+# The published crates package and build from their packages (what crates.io would get).
+cargo package --quiet --allow-dirty -p lambda-kit-macros -p lambda-kit -p lambda-kit-idempotency
+echo "cargo package: lambda-kit-macros, lambda-kit, lambda-kit-idempotency"
+
 # The deploy package: bootstrap at the root of the zip, executable, and it runs.
 zip="$(PROFILE=dev ./scripts/package.sh hello | tail -n 1)"
 python3 scripts/check-package.py "$zip"
