@@ -38,6 +38,11 @@ cargo test --workspace --all-features
 # Each feature on its own, as a user who picks one would build it.
 ./scripts/check-features.sh
 
+# The API docs build without a broken link, as docs.rs builds them (all features).
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --all-features \
+  -p lambda-kit -p lambda-kit-macros -p lambda-kit-idempotency
+echo "cargo doc: no warnings"
+
 # The published crates package and build from their packages (what crates.io would get).
 cargo package --quiet --allow-dirty -p lambda-kit-macros -p lambda-kit -p lambda-kit-idempotency
 echo "cargo package: lambda-kit-macros, lambda-kit, lambda-kit-idempotency"
