@@ -116,7 +116,7 @@ where
     S: Service<http::Request<Body>, Response = http::Response<B>>,
     S::Future: Send + 'static,
     S::Error: Into<Error>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B: BodyExt<Data = Bytes> + Send + 'static,
     B::Error: std::fmt::Display,
 {
     type Response = HttpResponse;
