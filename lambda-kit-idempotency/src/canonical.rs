@@ -8,11 +8,12 @@
 use serde_json::Value;
 
 use crate::hash::HashFunction;
+use crate::sorted_json::{Style, write_sorted};
 
 /// Writes `value` as canonical JSON: no whitespace, object keys sorted.
 pub fn canonical_json(value: &Value) -> String {
     let mut out = String::new();
-    write_canonical(value, &mut out);
+    write_sorted(value, &CANONICAL, &mut out);
     out
 }
 
@@ -21,39 +22,15 @@ pub fn hash_value(value: &Value) -> String {
     HashFunction::Sha256.hex_digest(canonical_json(value).as_bytes())
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            // serde_json's map is already sorted unless `preserve_order` is on somewhere in
-            // the build; sorting here keeps the hash independent of that feature.
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (index, (key, item)) in entries.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_string(key, out);
-                out.push(':');
-                write_canonical(item, out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        Value::String(text) => write_string(text, out),
-        // Null, booleans and numbers print the same compact text in every form.
-        scalar => out.push_str(&scalar.to_string()),
-    }
-}
+/// Compact, and every string and number as `serde_json` writes it.
+const CANONICAL: Style = Style {
+    item_separator: ",",
+    key_separator: ":",
+    key_text: |key| key,
+    write_key: write_string,
+    write_string,
+    write_number: |number, out| out.push_str(&number.to_string()),
+};
 
 fn write_string(text: &str, out: &mut String) {
     // Serializing a str cannot fail.

@@ -42,6 +42,7 @@ mod python_json;
 mod record;
 mod select;
 mod settings;
+mod sorted_json;
 pub mod store;
 mod text;
 

@@ -20,7 +20,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use serde_json::Value;
+use serde_json::{Number, Value};
+
+use crate::sorted_json::{Style, write_sorted};
 
 /// Starts a string that stands for an integer literal too large for 64 bits.
 pub(crate) const BIG_INTEGER: char = '\u{FDD0}';
@@ -133,55 +135,37 @@ fn integer_replacement(literal: &str) -> Option<String> {
 /// strings [`exact_numbers`] made as what they stand for.
 pub(crate) fn dumps_sorted(value: &Value) -> String {
     let mut out = String::new();
-    write_value(value, &mut out);
+    write_sorted(value, &PYTHON, &mut out);
     out
 }
 
-fn write_value(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(number) => match number.as_f64() {
-            Some(float) if number.is_f64() => write_float(float, out),
-            _ => {
-                let _ = write!(out, "{number}");
-            }
-        },
-        Value::String(text) => match text.strip_prefix(BIG_INTEGER) {
-            // A second marker: the event's own string, which started with one.
-            Some(own) if own.starts_with(BIG_INTEGER) => write_string(own, out),
-            Some(digits) => out.push_str(digits),
-            None => write_string(text, out),
-        },
-        Value::Array(items) => {
-            out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push_str(", ");
-                }
-                write_value(item, out);
-            }
-            out.push(']');
+/// `", "` and `": "`, `ensure_ascii` strings, `repr` floats, and the marked strings of
+/// [`exact_numbers`] read back.
+const PYTHON: Style = Style {
+    item_separator: ", ",
+    key_separator: ": ",
+    key_text: unmarked_key,
+    write_key: write_string,
+    write_string: write_marked_string,
+    write_number,
+};
+
+fn write_number(number: &Number, out: &mut String) {
+    match number.as_f64() {
+        Some(float) if number.is_f64() => write_float(float, out),
+        _ => {
+            let _ = write!(out, "{number}");
         }
-        Value::Object(map) => {
-            let mut entries: Vec<(&str, &Value)> = map
-                .iter()
-                .map(|(key, item)| (unmarked_key(key), item))
-                .collect();
-            // Python sorts str keys by code point, which is the order of their UTF-8 bytes.
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (index, (key, item)) in entries.into_iter().enumerate() {
-                if index > 0 {
-                    out.push_str(", ");
-                }
-                write_string(key, out);
-                out.push_str(": ");
-                write_value(item, out);
-            }
-            out.push('}');
-        }
+    }
+}
+
+/// A string value: a big integer [`exact_numbers`] marked is written as its digits, and
+/// an event string that itself started with the marker loses the second one it got.
+fn write_marked_string(text: &str, out: &mut String) {
+    match text.strip_prefix(BIG_INTEGER) {
+        Some(own) if own.starts_with(BIG_INTEGER) => write_string(own, out),
+        Some(digits) => out.push_str(digits),
+        None => write_string(text, out),
     }
 }
 

@@ -8,7 +8,8 @@ use jmespath::functions::{ArgumentType, CustomFunction, Signature};
 use jmespath::{ErrorReason, Expression, JmespathError, Rcvar, Runtime, Variable};
 use serde_json::Value;
 
-use crate::text::{self, HashedText};
+use crate::python_json::exact_numbers;
+use crate::text::HashedText;
 
 /// The JMESPath runtime of lambda-kit's canonical keys: the standard functions plus
 /// `powertools_json(value)`, which parses a string holding JSON (an API Gateway `body`, an
@@ -18,13 +19,8 @@ static CANONICAL_RUNTIME: LazyLock<Runtime> = LazyLock::new(|| runtime(Variable:
 
 /// The runtime of Powertools-compatible keys: `powertools_json` reads numbers as Python
 /// does (integers beyond 64 bits exact).
-static PYTHON_RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
-    runtime(|text| {
-        text::parse(text)
-            .map_err(|error| error.to_string())
-            .and_then(|value| serde_json::from_value(value).map_err(|error| error.to_string()))
-    })
-});
+static PYTHON_RUNTIME: LazyLock<Runtime> =
+    LazyLock::new(|| runtime(|text| Variable::from_json(&exact_numbers(text))));
 
 fn runtime(parse: fn(&str) -> Result<Variable, String>) -> Runtime {
     let mut runtime = Runtime::new();

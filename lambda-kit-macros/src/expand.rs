@@ -19,13 +19,9 @@ fn handler_fn_name(name: &Ident) -> Ident {
 pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Options) -> TokenStream {
     let krate = &options.krate;
     let init = options.init.as_ref().map(|setup| {
+        let setup = init_future(quote!(#setup()), krate);
         quote! {
-            let state = runtime
-                .init(|| {
-                    use #krate::__private::{InitFromFuture as _, InitFromResult as _};
-                    (&&#krate::__private::InitWrap::new(#setup())).take_init_future()
-                })
-                .await?;
+            let state = runtime.init(|| #setup).await?;
         }
     });
     // Concurrent invocations share the state: say so at its type if it cannot be shared.
@@ -69,10 +65,7 @@ pub(crate) fn service_builder_main(
     let krate = &options.krate;
     let name = &builder_fn.sig.ident;
     let build = match (builder.fallible, builder.is_async) {
-        (true, _) => quote! {{
-            use #krate::__private::{InitFromFuture as _, InitFromResult as _};
-            (&&#krate::__private::InitWrap::new(#name())).take_init_future()
-        }},
+        (true, _) => init_future(quote!(#name()), krate),
         (false, true) => quote! {
             async { ::core::result::Result::<_, #krate::Error>::Ok(#name().await) }
         },
@@ -90,6 +83,15 @@ pub(crate) fn service_builder_main(
         handler_span: name.span(),
     };
     main_fn(options, body, &types)
+}
+
+/// The future `Runtime::init` awaits for `call`, the call of an init fn that returns a
+/// `Result` or a future of one (the macro cannot tell which; the dispatch picks).
+fn init_future(call: TokenStream, krate: &TokenStream) -> TokenStream {
+    quote! {{
+        use #krate::__private::{InitFromFuture as _, InitFromResult as _};
+        (&&#krate::__private::InitWrap::new(#call)).take_init_future()
+    }}
 }
 
 /// The types the loop serves, named in `main` where a problem with them is reported.

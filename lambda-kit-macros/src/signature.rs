@@ -49,7 +49,7 @@ pub(crate) fn check_service_builder(function: &ItemFn) -> Option<syn::Result<Ser
         )),
         ReturnType::Type(_, ty) => Ok(ServiceBuilder {
             is_async: signature.asyncness.is_some(),
-            fallible: last_segment_name(ty).is_some_and(|name| name.ends_with("Result")),
+            fallible: names_result(ty),
         }),
     };
     Some(result)
@@ -245,17 +245,22 @@ fn check_return_type(output: &ReturnType, name_span: proc_macro2::Span) -> syn::
         ReturnType::Default => return Err(syn::Error::new(name_span, message)),
         ReturnType::Type(_, ty) => ty,
     };
-    match last_segment_name(ty) {
-        // Aliases such as `anyhow::Result<T>` or `MyResult<T>` are results too.
-        Some(name) if name.ends_with("Result") => first_type_argument(ty).ok_or_else(|| {
-            syn::Error::new_spanned(
-                ty,
-                "name the response type here: `Result<Response, Error>` (an alias without \
-                 parameters hides it from the macro)",
-            )
-        }),
-        _ => Err(syn::Error::new_spanned(ty, message)),
+    if !names_result(ty) {
+        return Err(syn::Error::new_spanned(ty, message));
     }
+    first_type_argument(ty).ok_or_else(|| {
+        syn::Error::new_spanned(
+            ty,
+            "name the response type here: `Result<Response, Error>` (an alias without \
+             parameters hides it from the macro)",
+        )
+    })
+}
+
+/// Whether `ty` is a `Result`; aliases such as `anyhow::Result<T>` or `MyResult<T>` are
+/// results too.
+fn names_result(ty: &Type) -> bool {
+    last_segment_name(ty).is_some_and(|name| name.ends_with("Result"))
 }
 
 /// `R` of `Result<R, ..>`.

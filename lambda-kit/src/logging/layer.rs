@@ -323,6 +323,11 @@ impl<'a> Origin<'a> {
             line: metadata.line(),
         }
     }
+
+    /// The module it was logged in (its target when the callsite has no module path).
+    fn module(&self) -> &'a str {
+        self.module_path.unwrap_or(self.target)
+    }
 }
 
 /// Keys every JSON line writes itself, so a field of the same name is not written again.
@@ -396,11 +401,7 @@ fn render_powertools_json(
 ) -> Vec<u8> {
     let mut line = json_head(level, message);
     line.extend_from_slice(b",\"location\":");
-    let location = format!(
-        "{}:{}",
-        origin.module_path.unwrap_or(origin.target),
-        origin.line.unwrap_or_default()
-    );
+    let location = format!("{}:{}", origin.module(), origin.line.unwrap_or_default());
     push_json_str(&mut line, &location);
     push_fields(&mut line, fields, powertools_key);
     if let Some(FieldValue::Str(error_type)) = fields.get(field::ERROR_TYPE) {
@@ -417,7 +418,7 @@ fn render_powertools_json(
         line.extend_from_slice(b",\"value\":");
         push_json_str(&mut line, message);
         line.extend_from_slice(b",\"module\":");
-        push_json_str(&mut line, origin.module_path.unwrap_or(origin.target));
+        push_json_str(&mut line, origin.module());
         line.extend_from_slice(b",\"frames\":[]}");
     }
     line.extend_from_slice(b"}\n");
