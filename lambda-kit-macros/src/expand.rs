@@ -131,15 +131,19 @@ fn main_fn(options: &Options, body: TokenStream, types: &LoopTypes) -> TokenStre
         #krate::__private::#run::<#event, #response, _, _>
     };
     quote! {
-        fn main() -> ::core::result::Result<(), #krate::Error> {
-            #krate::tokio::runtime::Builder::#builder()
+        fn main() -> #krate::Exit {
+            let served = #krate::tokio::runtime::Builder::#builder()
                 .enable_all()
-                .build()?
-                .block_on(async {
-                    let runtime = #krate::Runtime::from_env()?;
-                    #body
-                    #run(runtime #(.layer(#layers))*, service).await
-                })
+                .build()
+                .map_err(#krate::Error::from)
+                .and_then(|executor| {
+                    executor.block_on(async {
+                        let runtime = #krate::Runtime::from_env()?;
+                        #body
+                        #run(runtime #(.layer(#layers))*, service).await
+                    })
+                });
+            #krate::Exit::from(served)
         }
     }
 }

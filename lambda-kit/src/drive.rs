@@ -14,6 +14,35 @@ use crate::handler::{Handler, LambdaEvent};
 use crate::panic::guarded;
 use crate::response::{FunctionResponse, IntoFunctionResponse};
 
+/// A handler service that can be driven from the wire: a [`Handler<E, R>`] whose event `E`
+/// decodes from the invocation's JSON and whose response `R` encodes into the answer.
+///
+/// One name for the three bounds every driver (the loop, `--event`, the testing kit)
+/// needs; every such handler implements it. The bounds on `E` and `R` live in the impl, so
+/// a function generic over `S: Drivable<E, R>` does not repeat them.
+pub(crate) trait Drivable<E, R>: Handler<E, R> {
+    /// Decodes an invocation's payload into the event.
+    fn decode_event(payload: &[u8]) -> Result<E, Error>;
+
+    /// Encodes the handler's response into what is posted.
+    fn encode_response(response: R) -> Result<FunctionResponse, Error>;
+}
+
+impl<S, E, R> Drivable<E, R> for S
+where
+    S: Handler<E, R>,
+    E: DeserializeOwned,
+    R: IntoFunctionResponse,
+{
+    fn decode_event(payload: &[u8]) -> Result<E, Error> {
+        decode_event(payload)
+    }
+
+    fn encode_response(response: R) -> Result<FunctionResponse, Error> {
+        response.into_function_response()
+    }
+}
+
 /// Runs one invocation of `service` and returns the encoded response or the error to report.
 pub(crate) async fn drive<S, E, R>(
     service: &mut S,
@@ -21,13 +50,11 @@ pub(crate) async fn drive<S, E, R>(
     context: Context,
 ) -> Result<FunctionResponse, Error>
 where
-    S: Handler<E, R>,
-    E: DeserializeOwned,
-    R: IntoFunctionResponse,
+    S: Drivable<E, R>,
 {
-    let event = decode_event::<E>(payload)?;
+    let event = S::decode_event(payload)?;
     let response = call(service, LambdaEvent::new(event, context)).await?;
-    response.into_function_response()
+    S::encode_response(response)
 }
 
 /// Decodes the payload, naming the path of the first field that did not fit.

@@ -36,6 +36,12 @@ pub mod error_type {
     pub const STREAM_INTERRUPTED: &str = "Runtime.ResponseStreamInterrupted";
     /// The invocation ran past its timeout (`--event` and `--serve`; Lambda's own word).
     pub const TIMED_OUT: &str = "Sandbox.Timedout";
+    /// Outside Lambda: the command line asked for the usage text, or made no sense, so
+    /// nothing ran (the usage text says why).
+    pub const COMMAND_LINE: &str = "Runtime.CommandLine";
+    /// Outside Lambda: the `--serve` emulator could not serve (the address is taken, or
+    /// not an address).
+    pub const SERVE_FAILED: &str = "Runtime.ServeFailed";
     /// Used when an error supplies an empty errorType.
     pub const UNKNOWN: &str = "Runtime.Unknown";
 }
@@ -54,6 +60,9 @@ struct Inner {
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
     extra_trace: Vec<String>,
     client_error: bool,
+    /// Set when the error has been shown to the user already (`--event`'s error JSON, a
+    /// usage text): the process ends with this status and prints nothing more.
+    reported_exit_status: Option<u8>,
 }
 
 /// Lets an error type choose the errorType (and message) Lambda reports for it.
@@ -157,6 +166,18 @@ impl Error {
         self
     }
 
+    /// Marks the error as shown to the user already, so that [`Exit`](crate::Exit) ends
+    /// the process with `status` and prints nothing more.
+    pub(crate) fn reported(mut self, status: u8) -> Self {
+        self.inner.reported_exit_status = Some(status);
+        self
+    }
+
+    /// The exit status of an error shown to the user already (see [`Error::reported`]).
+    pub(crate) fn reported_exit_status(&self) -> Option<u8> {
+        self.inner.reported_exit_status
+    }
+
     /// The body Lambda receives for this error.
     pub fn to_body(&self) -> ErrorBody {
         let mut stack_trace = Vec::new();
@@ -185,6 +206,7 @@ impl Error {
                 source,
                 extra_trace: Vec::new(),
                 client_error: false,
+                reported_exit_status: None,
             }),
         }
     }

@@ -61,6 +61,7 @@ pub mod http;
 mod local;
 pub mod logging;
 pub mod metrics;
+mod mode;
 mod panic;
 pub mod protocol;
 mod random;
@@ -80,6 +81,7 @@ pub use context::{
 };
 pub use error::{Diagnostic, Error, ErrorBody, error_type};
 pub use handler::{Handler, HandlerFn, HandlerFnFuture, LambdaEvent, handler_fn};
+pub use mode::Exit;
 pub use runtime::Runtime;
 
 #[cfg(feature = "macros")]

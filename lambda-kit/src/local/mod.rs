@@ -2,7 +2,8 @@
 //!
 //! The response JSON goes to stdout and the process exits 0; a failed invocation prints
 //! the error JSON Lambda would return and exits 1; a command line that makes no sense
-//! prints a usage text on stderr and exits 2. Logs go to stderr, so stdout is only the
+//! prints a usage text on stderr and exits 2. (The exit status travels back to `main` in
+//! the returned error; see `crate::mode::Exit`.) Logs go to stderr, so stdout is only the
 //! answer and can be piped into `jq`.
 
 use std::ffi::OsString;
@@ -11,15 +12,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::error::Error;
-use crate::handler::Handler;
+use crate::drive::Drivable;
+use crate::error::{Error, error_type};
 use crate::metrics::Metrics;
-use crate::response::{FunctionResponse, IntoFunctionResponse};
+use crate::response::FunctionResponse;
 
 #[cfg(feature = "serve")]
 mod serve;
@@ -39,10 +39,10 @@ pub(crate) struct ServeOptions {
     pub(crate) timeout: Duration,
 }
 
-/// Exit code of a failed invocation.
-const EXIT_FAILED: i32 = 1;
-/// Exit code of a command line that makes no sense.
-const EXIT_USAGE: i32 = 2;
+/// Exit status of a failed invocation.
+const EXIT_FAILED: u8 = 1;
+/// Exit status of a command line that makes no sense.
+const EXIT_USAGE: u8 = 2;
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,21 +95,26 @@ impl Cli {
         }
     }
 
-    /// Ends the process for usage and help; returns when the command is an invoke or
-    /// `--serve` (which the caller runs).
-    pub(crate) fn exit_unless_invoking(&self) {
+    /// Prints the usage text for usage and help, returning the error (carrying the exit
+    /// status) that ends the process; `Ok` when the command is an invoke or `--serve`
+    /// (which the caller runs).
+    pub(crate) fn unless_invoking(&self) -> Result<(), Error> {
         match self {
-            Cli::Invoke(..) | Cli::Serve(_) => {}
+            Cli::Invoke(..) | Cli::Serve(_) => Ok(()),
             Cli::Help => {
                 println!("{}", usage_text());
-                std::process::exit(0);
+                Err(
+                    Error::new(error_type::COMMAND_LINE, "the usage text was asked for")
+                        .reported(0),
+                )
             }
             Cli::Usage(problem) => {
                 if let Some(problem) = problem {
                     eprintln!("error: {problem}\n");
                 }
                 eprintln!("{}", usage_text());
-                std::process::exit(EXIT_USAGE);
+                let problem = problem.as_deref().unwrap_or("no command");
+                Err(Error::new(error_type::COMMAND_LINE, problem).reported(EXIT_USAGE))
             }
         }
     }
@@ -219,20 +224,14 @@ pub(crate) async fn invoke_once<S, E, R>(
     metrics: Metrics,
 ) -> Result<(), Error>
 where
-    S: Handler<E, R>,
-    E: DeserializeOwned,
-    R: IntoFunctionResponse,
+    S: Drivable<E, R>,
 {
     let Cli::Invoke(source, timeout) = cli else {
-        cli.exit_unless_invoking();
-        return Ok(());
+        return cli.unless_invoking();
     };
     let payload = match source.read() {
         Ok(payload) => payload,
-        Err(problem) => {
-            Cli::Usage(Some(problem)).exit_unless_invoking();
-            return Ok(());
-        }
+        Err(problem) => return Cli::Usage(Some(problem)).unless_invoking(),
     };
     // As in Lambda and `--serve`: the context's deadline is the timeout, and the
     // invocation is stopped there.
@@ -267,7 +266,7 @@ where
                     }
                     Err(error) => {
                         span.in_scope(|| crate::telemetry::log_failure(&error));
-                        std::process::exit(EXIT_FAILED);
+                        return Err(error.reported(EXIT_FAILED));
                     }
                 }
             }
@@ -276,7 +275,7 @@ where
         Err(error) => {
             span.in_scope(|| crate::telemetry::log_failure(&error));
             print_error(&error);
-            std::process::exit(EXIT_FAILED);
+            Err(error.reported(EXIT_FAILED))
         }
     }
 }

@@ -32,6 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::ServeOptions;
 use crate::api_route::{Route, route_of};
 use crate::config::Config;
+use crate::error::{Error, error_type};
 use crate::protocol::{MAX_RESPONSE_BYTES, header};
 
 /// The Invoke API's limit on a synchronous request payload.
@@ -80,20 +81,17 @@ struct Shared {
     function: Arc<tokio::sync::Mutex<Option<Function>>>,
 }
 
-/// Runs the emulator until the process is stopped; returns an exit code if it cannot start.
-pub(crate) async fn run(options: &ServeOptions, config: &Config) -> i32 {
+/// Runs the emulator until the process is stopped; returns only if it cannot serve.
+pub(crate) async fn run(options: &ServeOptions, config: &Config) -> Error {
+    let cannot = |what: String| Error::new(error_type::SERVE_FAILED, what);
     let (invoke_listener, api_listener) = match bind(options).await {
         Ok(listeners) => listeners,
-        Err(error) => {
-            eprintln!("lambda-kit: cannot serve on {}: {error}", options.address);
-            return 1;
-        }
+        Err(error) => return cannot(format!("cannot serve on {}: {error}", options.address)),
     };
     let (Ok(invoke_address), Ok(runtime_api)) =
         (invoke_listener.local_addr(), api_listener.local_addr())
     else {
-        eprintln!("lambda-kit: cannot read the listening addresses");
-        return 1;
+        return cannot("cannot read the listening addresses".into());
     };
     let (sender, receiver) = mpsc::channel(1);
     let shared = Arc::new(Shared {
@@ -121,7 +119,7 @@ pub(crate) async fn run(options: &ServeOptions, config: &Config) -> i32 {
         invoke(Arc::clone(&shared), timeout, request)
     })
     .await;
-    0
+    cannot("the Invoke API stopped accepting connections".into())
 }
 
 async fn bind(options: &ServeOptions) -> std::io::Result<(TcpListener, TcpListener)> {

@@ -1,51 +1,38 @@
-//! The Runtime API client loop: poll `/next`, invoke, answer, repeat.
+//! The `Runtime` builder: reads the environment once, takes the tower layers, runs init
+//! once, and serves; what "serves" means (the Lambda loop, `--event`, `--serve`) is the
+//! mode's choice (`crate::mode`).
 //!
-//! Rules the loop keeps:
-//! - every invocation it receives ends in exactly one accepted answer: the response, or an
-//!   error post when the handler fails, panics, cannot decode the event, cannot encode its
-//!   response, or the response is too large;
-//! - a 500 from the API ends the loop with an error (Lambda documents it as a broken
-//!   environment); other refusals of an answer are logged and the loop goes on;
-//! - anything that fails before the first poll is posted to `/runtime/init/error`.
+//! The Runtime API client side lives here too: the loop (`lambda.rs`), the hand-written
+//! HTTP/1.1 client (`client.rs`, `wire/`), where to send (`endpoint.rs`), how long to wait
+//! before trying again (`backoff.rs`), and `/next` headers read into a `Context`
+//! (`invocation.rs`).
 
 mod backoff;
 mod client;
 pub(crate) mod endpoint;
 pub(crate) mod invocation;
+pub(crate) mod lambda;
 mod subscriber;
 pub(crate) mod wire;
 
-use std::future::{Future, poll_fn};
-use std::pin::pin;
+use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use http::StatusCode;
 use serde::de::DeserializeOwned;
 use tower::layer::util::{Identity, Stack};
 use tower::{Layer, Service, ServiceBuilder};
-use tracing::Instrument as _;
 
 pub use client::ApiError;
 pub use endpoint::{EndpointError, encode_request_id};
 
-use self::backoff::Backoff;
-use self::client::ApiClient;
-use self::endpoint::{AnswerPath, Endpoint};
-use self::invocation::{UnreadableInvocation, context_from_headers, unreadable_invocation};
+use self::endpoint::Endpoint;
 use crate::config::{Config, ConfigError};
-use crate::context::Context;
-use crate::drive::drive;
 use crate::error::{Error, error_type};
 use crate::handler::{Handler, LambdaEvent};
-use crate::local::Cli;
 use crate::metrics::Metrics;
+use crate::mode::Mode;
 use crate::panic::guarded;
-use crate::protocol::MAX_RESPONSE_BYTES;
-use crate::response::{FunctionResponse, IntoFunctionResponse};
-use crate::telemetry::{invocation_span, log_failure};
+use crate::response::IntoFunctionResponse;
 
 /// Runs a handler: against the Runtime API inside Lambda, or once from the command line
 /// outside it.
@@ -82,19 +69,14 @@ impl<L> std::fmt::Debug for Runtime<L> {
     }
 }
 
-enum Mode {
-    /// Serve invocations from the Runtime API.
-    Lambda(Endpoint),
-    /// Act on the command line (one-shot invoke, usage, help).
-    Cli(Cli),
-}
-
 impl Runtime {
     /// Reads the environment and the command line once, and sets up logging.
     ///
     /// With `AWS_LAMBDA_RUNTIME_API` set and no arguments, [`Runtime::run`] serves
     /// invocations. Outside Lambda, `--event '<json>'` (or `@file`, or `-` for stdin)
-    /// invokes the handler once; anything else prints a usage text and exits with 2.
+    /// invokes the handler once and `--serve` runs the emulator; anything else prints a
+    /// usage text. Where nothing else is to run, `init` and `run` return an error that
+    /// [`Exit`](crate::Exit) turns into the exit status (2 for a usage error).
     ///
     /// Fails only when `AWS_LAMBDA_RUNTIME_API` is not an address, since there is then
     /// nowhere to report anything; every other problem is reported by `init` or `run`.
@@ -105,17 +87,8 @@ impl Runtime {
         };
         subscriber::install_default(&config);
         crate::panic::install_hook();
-        let mode = match Cli::parse(std::env::args_os().skip(1)) {
-            Some(cli) => Mode::Cli(cli),
-            None => match std::env::var("AWS_LAMBDA_RUNTIME_API") {
-                Ok(address) if !address.is_empty() => Mode::Lambda(Endpoint::parse(&address)?),
-                _ => Mode::Cli(Cli::Usage(None)),
-            },
-        };
-        let metrics = match mode {
-            Mode::Lambda(_) => Metrics::from_env(&config),
-            Mode::Cli(_) => Metrics::from_env(&config).writing_to_stderr(),
-        };
+        let mode = Mode::from_env()?;
+        let metrics = mode.metrics(&config);
         Ok(Runtime {
             config: Arc::new(config),
             config_error,
@@ -226,14 +199,7 @@ impl<L> Runtime<L> {
     {
         self.start().await?;
         let service = self.layers.service(handler);
-        match self.mode {
-            Mode::Lambda(endpoint) => {
-                serve(service, ApiClient::new(endpoint), self.config, self.metrics).await
-            }
-            Mode::Cli(cli) => {
-                crate::local::invoke_once(service, cli, self.config, self.metrics).await
-            }
-        }
+        self.mode.serve(service, self.config, self.metrics).await
     }
 
     /// Like [`Runtime::run`], but serves `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once
@@ -248,36 +214,17 @@ impl<L> Runtime<L> {
         E: DeserializeOwned + Send + 'static,
         R: IntoFunctionResponse + Send + 'static,
     {
-        let endpoint = match &self.mode {
-            Mode::Lambda(endpoint) if self.config.max_concurrency() > 1 => endpoint.clone(),
-            // One at a time, or the command line: exactly what `run` does.
-            _ => return self.run(handler).await,
-        };
         self.start().await?;
         let service = self.layers.service(handler);
-        serve_concurrently(service, endpoint, self.config, self.metrics).await
+        self.mode
+            .serve_concurrently(service, self.config, self.metrics)
+            .await
     }
 
     /// What has to happen before init or the first poll: the command line is acted on,
     /// and an unusable configuration is reported.
     async fn start(&self) -> Result<(), Error> {
-        if let Mode::Cli(cli) = &self.mode {
-            if let Cli::Serve(options) = cli {
-                // The emulator runs the function as a child process; this process never
-                // runs init or the handler itself.
-                #[cfg(feature = "serve")]
-                std::process::exit(crate::local::serve(options, &self.config).await);
-                #[cfg(not(feature = "serve"))]
-                {
-                    let _ = options;
-                    Cli::Usage(Some(
-                        "--serve is not in this build: enable lambda-kit's `serve` feature".into(),
-                    ))
-                    .exit_unless_invoking();
-                }
-            }
-            cli.exit_unless_invoking();
-        }
+        self.mode.start(&self.config).await?;
         match &self.config_error {
             None => Ok(()),
             Some(error) => {
@@ -293,446 +240,7 @@ impl<L> Runtime<L> {
             errorMessage = error.message(),
             "initialization failed"
         );
-        match &self.mode {
-            Mode::Lambda(endpoint) => {
-                let mut client = ApiClient::new(endpoint.clone());
-                match client.post_init_error(&error.to_body()).await {
-                    Ok(response) if response.status.is_success() => {}
-                    Ok(response) => tracing::warn!(
-                        status = response.status.as_u16(),
-                        "the Runtime API refused the init error"
-                    ),
-                    Err(post_error) => tracing::warn!(%post_error, "could not post the init error"),
-                }
-            }
-            Mode::Cli(_) => crate::local::print_error(&error),
-        }
+        self.mode.report_init_error(&error).await;
         error
-    }
-}
-
-/// What every worker of one runtime shares.
-struct Shared {
-    config: Arc<Config>,
-    metrics: Arc<Metrics>,
-    /// Set by the first invocation of the environment, whichever worker serves it.
-    warm: AtomicBool,
-    /// Whether the first invocation is reported as a cold start (logs, EMF, X-Ray). Not
-    /// under provisioned concurrency: the environment was initialised ahead of any
-    /// request, so no request waited for it; Powertools reports it the same way.
-    first_is_cold: bool,
-    /// Sequential mode on the current-thread executor sets `_X_AMZN_TRACE_ID`; with
-    /// concurrent invocations one process-wide variable cannot name them all, and on the
-    /// multi-thread executor tasks of earlier invocations may read the environment while
-    /// it is written, so the trace id then lives only on each `Context`.
-    sets_trace_env: bool,
-    /// With several workers: turns `true` when one of them met a fatal error, so that the
-    /// others stop polling (an invocation they hold still runs to its answer).
-    stop: Option<tokio::sync::watch::Receiver<bool>>,
-    /// With several workers: the latest deadline (epoch ms) of any invocation handed out,
-    /// which bounds how long in-flight invocations are waited for after a fatal error.
-    latest_deadline_ms: AtomicU64,
-}
-
-/// The loop: one invocation at a time, until a fatal API error.
-async fn serve<S, E, R>(
-    service: S,
-    client: ApiClient,
-    config: Arc<Config>,
-    metrics: Metrics,
-) -> Result<(), Error>
-where
-    S: Handler<E, R>,
-    E: DeserializeOwned,
-    R: IntoFunctionResponse,
-{
-    if config.max_concurrency() > 1 {
-        tracing::warn!(
-            max_concurrency = config.max_concurrency(),
-            "AWS_LAMBDA_MAX_CONCURRENCY is above 1, but `run` serves one invocation at a time; \
-             use `run_concurrent` (as #[lambda_kit::handler] does)"
-        );
-    }
-    let shared = Shared {
-        first_is_cold: reports_cold_start(&config),
-        config,
-        metrics: Arc::new(metrics),
-        warm: AtomicBool::new(false),
-        sets_trace_env: trace_env_is_safe_to_set(),
-        stop: None,
-        latest_deadline_ms: AtomicU64::new(0),
-    };
-    worker(service, client, &shared).await
-}
-
-/// `AWS_LAMBDA_MAX_CONCURRENCY` workers, each polling on its own connection; the first
-/// fatal error ends them all.
-async fn serve_concurrently<S, E, R>(
-    service: S,
-    endpoint: Endpoint,
-    config: Arc<Config>,
-    metrics: Metrics,
-) -> Result<(), Error>
-where
-    S: Handler<E, R> + Clone + Send + 'static,
-    S::Future: Send,
-    S::Error: Send,
-    E: DeserializeOwned + Send + 'static,
-    R: IntoFunctionResponse + Send + 'static,
-{
-    let workers = config.max_concurrency();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let shared = Arc::new(Shared {
-        first_is_cold: reports_cold_start(&config),
-        config,
-        metrics: Arc::new(metrics),
-        warm: AtomicBool::new(false),
-        sets_trace_env: false,
-        stop: Some(stopped),
-        latest_deadline_ms: AtomicU64::new(0),
-    });
-    let mut running = tokio::task::JoinSet::new();
-    for _ in 0..workers {
-        let (service, client, shared) = (
-            service.clone(),
-            ApiClient::new(endpoint.clone()),
-            Arc::clone(&shared),
-        );
-        running.spawn(async move { worker(service, client, &shared).await });
-    }
-    while let Some(finished) = running.join_next().await {
-        match finished {
-            // A worker returns an error only when the environment is broken: the others stop
-            // polling, and the invocations they hold are answered before the process ends,
-            // waited for until the latest of their deadlines.
-            Ok(Err(fatal)) => {
-                stop.send_replace(true);
-                let waited = tokio::time::timeout_at(
-                    instant_of(shared.latest_deadline_ms.load(Ordering::Relaxed)),
-                    async { while running.join_next().await.is_some() {} },
-                )
-                .await;
-                if waited.is_err() {
-                    tracing::error!(
-                        "invocations still running at their deadline are abandoned; exiting"
-                    );
-                }
-                return Err(fatal);
-            }
-            // Only a stopped worker returns without an error.
-            Ok(Ok(())) => {}
-            Err(join_error) => {
-                tracing::error!(%join_error, "a runtime worker stopped; the others go on");
-            }
-        }
-    }
-    Err(Error::new(
-        "Runtime.NoWorkers",
-        "every runtime worker stopped",
-    ))
-}
-
-/// Whether this environment's first invocation is a cold start: not when provisioned
-/// concurrency initialised it ahead of any request.
-fn reports_cold_start(config: &Config) -> bool {
-    config.initialization_type() != Some("provisioned-concurrency")
-}
-
-/// The tokio instant of an epoch-milliseconds time (now, if it is past).
-fn instant_of(epoch_ms: u64) -> tokio::time::Instant {
-    let at = UNIX_EPOCH + std::time::Duration::from_millis(epoch_ms);
-    let ahead = at.duration_since(SystemTime::now()).unwrap_or_default();
-    tokio::time::Instant::now() + ahead
-}
-
-/// Polls, invokes and answers, one invocation at a time, until a fatal API error.
-async fn worker<S, E, R>(
-    mut service: S,
-    mut client: ApiClient,
-    shared: &Shared,
-) -> Result<(), Error>
-where
-    S: Handler<E, R>,
-    E: DeserializeOwned,
-    R: IntoFunctionResponse,
-{
-    let mut trace_env = TraceEnv::from_env();
-    loop {
-        let polled = match &shared.stop {
-            None => next_invocation(&mut client, &shared.config).await?,
-            Some(stop) => {
-                let mut stop = stop.clone();
-                tokio::select! {
-                    // An invocation that did arrive is answered, even if the stop came too.
-                    biased;
-                    polled = next_invocation(&mut client, &shared.config) => polled?,
-                    _ = stop.wait_for(|stopping| *stopping) => return Ok(()),
-                }
-            }
-        };
-        let (context, payload) = match polled {
-            Polled::Invocation(context, payload) => (context, payload),
-            Polled::Unreadable(unreadable) => {
-                answer_unreadable(&mut client, &shared.config, unreadable).await?;
-                continue;
-            }
-        };
-        if shared.stop.is_some() {
-            let deadline_ms = context
-                .deadline()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |since| {
-                    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-                });
-            shared
-                .latest_deadline_ms
-                .fetch_max(deadline_ms, Ordering::Relaxed);
-        }
-        if shared.sets_trace_env {
-            trace_env.follow(context.xray_trace_id());
-        }
-        let cold_start = !shared.warm.swap(true, Ordering::Relaxed) && shared.first_is_cold;
-        let span = invocation_span(&context, cold_start);
-        let answer_path = client.answer_path(context.request_id());
-        let invocation_id = context.invocation_id().map(str::to_owned);
-        // Boxed once: the wrappers below would otherwise move the whole handler future
-        // (context included) at each layer.
-        let invocation = Box::pin(drive(&mut service, &payload, context));
-        let metrics = Arc::clone(&shared.metrics);
-        // One span over the handler and the answer: entered on each poll, so that both log
-        // under the invocation. Unlike `Instrument`, this does not enter the span once more
-        // to drop the finished future (which has nothing left to drop).
-        let mut handled = pin!(async {
-            let outcome = metrics.scope(cold_start, invocation).await;
-            answer(&mut client, &answer_path, invocation_id.as_deref(), outcome).await
-        });
-        poll_fn(|cx| span.in_scope(|| handled.as_mut().poll(cx))).await?;
-    }
-}
-
-/// What a poll of `/next` brought.
-enum Polled {
-    /// An invocation to run.
-    Invocation(Context, Bytes),
-    /// An invocation that cannot be run but can still be answered, with an error.
-    Unreadable(UnreadableInvocation),
-}
-
-/// Polls until the API hands out an invocation that can be answered. One without any
-/// request id cannot be: it is logged, and the poll made again.
-async fn next_invocation(client: &mut ApiClient, config: &Arc<Config>) -> Result<Polled, ApiError> {
-    let mut backoff = Backoff::default();
-    loop {
-        let response = match client.next().await? {
-            Ok(response) => response,
-            Err(unreadable) => return Ok(Polled::Unreadable(unreadable)),
-        };
-        if response.status == StatusCode::OK {
-            let context = context_from_headers(&response.headers, config, SystemTime::now());
-            let missing = match context {
-                Ok(context) => return Ok(Polled::Invocation(context, response.body)),
-                Err(missing) => missing,
-            };
-            // A request id that is there but not text still names the invocation.
-            let not_text = "its Lambda-Runtime-Aws-Request-Id header is not UTF-8 text";
-            if let Some(unreadable) = unreadable_invocation(response.headers.raw(), &not_text) {
-                return Ok(Polled::Unreadable(unreadable));
-            }
-            tracing::error!("{missing}; it cannot be answered, so Lambda will time it out");
-            continue;
-        }
-        let status = response.status;
-        let body = String::from_utf8_lossy(&response.body).into_owned();
-        let Some(delay) = backoff.next_delay() else {
-            return Err(ApiError::NextRefused {
-                status,
-                body,
-                attempts: backoff.failures(),
-            });
-        };
-        tracing::warn!(
-            status = status.as_u16(),
-            %body,
-            retry_in_ms = delay.as_millis() as u64,
-            "the Runtime API did not hand out an invocation; polling again"
-        );
-        tokio::time::sleep(delay).await;
-    }
-}
-
-/// Answers an invocation that could not be read with a `Runtime.InvalidEvent` error, so
-/// that its caller sees a failure at once instead of a timeout. The handler does not run.
-async fn answer_unreadable(
-    client: &mut ApiClient,
-    config: &Arc<Config>,
-    unreadable: UnreadableInvocation,
-) -> Result<(), ApiError> {
-    let error = Error::new(
-        error_type::INVALID_EVENT,
-        format!(
-            "the Runtime API's answer to /next could not be read, so the function did not run: {}",
-            unreadable.reason
-        ),
-    );
-    let context = Context::builder()
-        .request_id(String::from_utf8_lossy(&unreadable.request_id).as_ref())
-        .config(Arc::clone(config))
-        .deadline_unknown_from(SystemTime::now())
-        .build();
-    let path = client.answer_path_of_raw_id(&unreadable.request_id);
-    answer(
-        client,
-        &path,
-        unreadable.invocation_id.as_deref(),
-        Err(error),
-    )
-    .instrument(invocation_span(&context, false))
-    .await
-}
-
-/// Posts the outcome of one invocation so that it ends in exactly one accepted answer.
-async fn answer(
-    client: &mut ApiClient,
-    path: &AnswerPath,
-    invocation_id: Option<&str>,
-    outcome: Result<FunctionResponse, Error>,
-) -> Result<(), ApiError> {
-    let error = match outcome {
-        Ok(FunctionResponse::Streamed(streamed)) => {
-            // Boxed: the streaming future is large, and unboxed it would grow the future of
-            // every invocation, which is moved once per invocation.
-            match Box::pin(client.post_streaming(
-                path,
-                invocation_id,
-                streamed,
-                tracing::Span::current(),
-            ))
-            .await
-            {
-                Ok(response) if response.status.is_success() => return Ok(()),
-                // Over the streaming limit, or cut off: the API may still take an error post
-                // for the invocation (if not, its refusal is logged), and the caller then
-                // sees why the stream ended.
-                Ok(response) if response.status == StatusCode::PAYLOAD_TOO_LARGE => Error::new(
-                    error_type::RESPONSE_TOO_LARGE,
-                    format!(
-                        "the Runtime API refused the streamed response as too large: {}",
-                        String::from_utf8_lossy(&response.body)
-                    ),
-                ),
-                Ok(response) => {
-                    log_refusal("streamed response", response.status, &response.body);
-                    return Ok(());
-                }
-                Err(ApiError::StreamInterrupted { source }) => Error::new(
-                    error_type::STREAM_INTERRUPTED,
-                    format!("sending the streamed response failed part way: {source}"),
-                ),
-                Err(fatal) => return Err(fatal),
-            }
-        }
-        Ok(FunctionResponse::Buffered(body)) if body.len() > MAX_RESPONSE_BYTES => {
-            response_too_large(body.len(), None)
-        }
-        Ok(FunctionResponse::Buffered(body)) => {
-            let size = body.len();
-            let response = client.post_response(path, invocation_id, body).await?;
-            match response.status {
-                status if status.is_success() => return Ok(()),
-                StatusCode::PAYLOAD_TOO_LARGE => response_too_large(size, Some(&response.body)),
-                status => {
-                    log_refusal("response", status, &response.body);
-                    return Ok(());
-                }
-            }
-        }
-        Err(error) => error,
-    };
-    log_failure(&error);
-    let response = client
-        .post_error(path, invocation_id, &error.to_body())
-        .await?;
-    if !response.status.is_success() {
-        log_refusal("error", response.status, &response.body);
-    }
-    Ok(())
-}
-
-fn response_too_large(size: usize, api_said: Option<&Bytes>) -> Error {
-    let mut message = format!(
-        "the response is {size} bytes, above Lambda's limit of {MAX_RESPONSE_BYTES} bytes; \
-         return less, or stream the response"
-    );
-    if let Some(said) = api_said {
-        message.push_str(&format!(
-            " (the Runtime API said: {})",
-            String::from_utf8_lossy(said)
-        ));
-    }
-    Error::new(error_type::RESPONSE_TOO_LARGE, message)
-}
-
-/// 400 (unknown or answered id), 403 (wrong state), 410 (timed out): the invocation is
-/// over as far as Lambda is concerned; nothing useful can be posted instead.
-fn log_refusal(what: &str, status: StatusCode, body: &[u8]) {
-    tracing::warn!(
-        status = status.as_u16(),
-        body = %String::from_utf8_lossy(body),
-        "the Runtime API refused the {what} post; going on with the next invocation"
-    );
-}
-
-/// Whether `_X_AMZN_TRACE_ID` can be written between invocations: only on the
-/// current-thread executor, where no task of this process runs while the loop does. On
-/// the multi-thread one a task an earlier invocation spawned may be reading the
-/// environment on another worker thread, and writing it then is undefined behaviour.
-fn trace_env_is_safe_to_set() -> bool {
-    let current_thread = tokio::runtime::Handle::try_current().is_ok_and(|handle| {
-        handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
-    });
-    if !current_thread {
-        tracing::info!(
-            "_X_AMZN_TRACE_ID is not set on the multi-thread executor; the trace header is \
-             on each invocation's Context (Context::xray_trace_id)"
-        );
-    }
-    current_thread
-}
-
-/// `_X_AMZN_TRACE_ID`, which Lambda asks custom runtimes to set for SDKs that read it.
-struct TraceEnv {
-    /// Whether the variable is set, so that an invocation without a trace does not pay for
-    /// removing a variable that is not there.
-    set: bool,
-}
-
-impl TraceEnv {
-    const NAME: &str = "_X_AMZN_TRACE_ID";
-
-    fn from_env() -> Self {
-        TraceEnv {
-            set: std::env::var_os(Self::NAME).is_some(),
-        }
-    }
-
-    /// Sets the variable to this invocation's trace header, or removes it.
-    fn follow(&mut self, trace_id: Option<&str>) {
-        // SAFETY: only called when `trace_env_is_safe_to_set` said so: one invocation at a
-        // time on the current-thread executor, between invocations, so no task of this
-        // process runs while the variable is written. (Threads the handler starts itself
-        // are its own, as with every runtime that sets the variable, as Lambda asks.)
-        unsafe {
-            match trace_id {
-                Some(value) if !value.contains('\0') => {
-                    std::env::set_var(Self::NAME, value);
-                    self.set = true;
-                }
-                _ if self.set => {
-                    std::env::remove_var(Self::NAME);
-                    self.set = false;
-                }
-                _ => {}
-            }
-        }
     }
 }
