@@ -47,7 +47,7 @@
 #[path = "macro_support.rs"]
 pub mod __private;
 #[cfg(any(feature = "serve", feature = "testing"))]
-mod api_route;
+mod api_server;
 pub mod batch;
 mod config;
 mod context;

@@ -11,7 +11,6 @@
 //! default, Lambda's default), or the process dies, the child is stopped and the next
 //! invocation starts a new one: a cold start, as in Lambda.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -20,17 +19,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::ServeOptions;
-use crate::api_route::{Route, route_of};
+use crate::api_server::{
+    Ledger, Queued, Route, accepted, error_json, not_found, read_body, reply, route_of,
+};
 use crate::config::Config;
 use crate::error::{Error, error_type};
 use crate::protocol::{MAX_RESPONSE_BYTES, header};
@@ -39,15 +38,6 @@ use crate::protocol::{MAX_RESPONSE_BYTES, header};
 const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
 /// Lambda's limit on a streamed response.
 const MAX_STREAMED_BYTES: usize = 200 * 1024 * 1024;
-/// One invocation on its way to the function.
-struct Invocation {
-    request_id: String,
-    payload: Bytes,
-    client_context: Option<String>,
-    deadline: SystemTime,
-    answer: oneshot::Sender<Answer>,
-}
-
 /// How the function answered.
 enum Answer {
     Response(Bytes),
@@ -65,12 +55,9 @@ struct Function {
 struct Shared {
     config: Config,
     runtime_api: SocketAddr,
-    /// Invocations waiting for the function's next poll. A poll holds the lock while it
-    /// waits, so a poll whose connection dies (and whose future is dropped) gives it back.
-    to_function: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
-    sender: mpsc::Sender<Invocation>,
-    /// Invocations handed to the function, by request id.
-    in_flight: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    /// Invocations queued for the function's next poll and handed to it, each with the
+    /// channel its answer goes back on.
+    ledger: Ledger<oneshot::Sender<Answer>>,
     /// The init error the function reported, replayed to the invocation that started it.
     init_error: Mutex<Option<Bytes>>,
     /// When the function first polled (for Init Duration).
@@ -93,13 +80,10 @@ pub(crate) async fn run(options: &ServeOptions, config: &Config) -> Error {
     else {
         return cannot("cannot read the listening addresses".into());
     };
-    let (sender, receiver) = mpsc::channel(1);
     let shared = Arc::new(Shared {
         config: config.clone(),
         runtime_api,
-        to_function: tokio::sync::Mutex::new(receiver),
-        sender,
-        in_flight: Mutex::new(HashMap::new()),
+        ledger: Ledger::default(),
         init_error: Mutex::new(None),
         first_poll: Mutex::new(None),
         function: Arc::new(tokio::sync::Mutex::new(None)),
@@ -111,12 +95,16 @@ pub(crate) async fn run(options: &ServeOptions, config: &Config) -> Error {
         options.timeout
     );
     let api_shared = Arc::clone(&shared);
-    tokio::spawn(accept(api_listener, move |request| {
-        serve_runtime_api(Arc::clone(&api_shared), request)
+    tokio::spawn(crate::api_server::serve(api_listener, move |stream| {
+        let shared = Arc::clone(&api_shared);
+        let handler = move |request| serve_runtime_api(Arc::clone(&shared), request);
+        (stream, handler)
     }));
     let timeout = options.timeout;
-    accept(invoke_listener, move |request| {
-        invoke(Arc::clone(&shared), timeout, request)
+    crate::api_server::serve(invoke_listener, move |stream| {
+        let shared = Arc::clone(&shared);
+        let handler = move |request| invoke(Arc::clone(&shared), timeout, request);
+        (stream, handler)
     })
     .await;
     cannot("the Invoke API stopped accepting connections".into())
@@ -127,48 +115,6 @@ async fn bind(options: &ServeOptions) -> std::io::Result<(TcpListener, TcpListen
         TcpListener::bind(&options.address).await?,
         TcpListener::bind(("127.0.0.1", 0)).await?,
     ))
-}
-
-/// Serves HTTP/1 connections on `listener` with `handle`.
-async fn accept<F, Fut>(listener: TcpListener, handle: F)
-where
-    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
-{
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        // Answers go out when they are written, as Lambda's own servers send them.
-        let _ = stream.set_nodelay(true);
-        let handle = handle.clone();
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service_fn(handle))
-                .await;
-        });
-    }
-}
-
-fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-fn error_json(error_type: &str, message: &str) -> Bytes {
-    let body = crate::error::ErrorBody {
-        error_type: error_type.to_owned(),
-        error_message: message.to_owned(),
-        stack_trace: Vec::new(),
-    };
-    serde_json::to_vec(&body)
-        .map(Bytes::from)
-        .unwrap_or_default()
 }
 
 /// A function error, answered the way the Invoke API answers it.
@@ -278,20 +224,23 @@ async fn run_invocation(
     };
     let request_id = uuid::Uuid::new_v4().to_string();
     let (answer_sender, answer) = oneshot::channel();
-    let invocation = Invocation {
+    let invocation = Queued {
+        headers: next_headers(
+            shared,
+            &request_id,
+            SystemTime::now() + timeout,
+            client_context,
+        ),
         request_id: request_id.clone(),
         payload,
-        client_context,
-        deadline: SystemTime::now() + timeout,
-        answer: answer_sender,
+        waiter: answer_sender,
     };
     eprintln!(
         "START RequestId: {request_id} Version: {}",
         shared.config.function_version()
     );
     let began = Instant::now();
-    // The channel holds one invocation and only this (locked) caller sends.
-    let _ = shared.sender.send(invocation).await;
+    shared.ledger.push(invocation);
     let outcome = tokio::select! {
         answer = answer => answer.ok(),
         () = tokio::time::sleep(timeout) => None,
@@ -370,15 +319,8 @@ async fn stop_function(shared: &Shared, function: &mut Option<Function>) {
     if let Some(mut process) = function.take() {
         let _ = process.child.kill().await;
     }
-    if let Ok(mut in_flight) = shared.in_flight.lock() {
-        in_flight.clear();
-    }
-    // An invocation the dead process never polled must not reach the next one. (If a
-    // dead poll still holds the receiver, `next` skips the invocations whose caller gave
-    // up.)
-    if let Ok(mut receiver) = shared.to_function.try_lock() {
-        while receiver.try_recv().is_ok() {}
-    }
+    // What the dead process held, and what it never polled, must not reach the next one.
+    shared.ledger.clear();
 }
 
 /// Prints Lambda's `END` and `REPORT` lines for one invocation.
@@ -434,63 +376,51 @@ async fn serve_runtime_api(
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let Some((route, request_id)) = route_of(request.method(), request.uri().path()) else {
-        return Ok(reply(
-            StatusCode::NOT_FOUND,
-            error_json("NotFound", "no such Runtime API resource"),
-        ));
+        return Ok(not_found());
     };
     if route == Route::Next {
-        return Ok(next(&shared).await);
+        if let Ok(mut first_poll) = shared.first_poll.lock() {
+            first_poll.get_or_insert_with(Instant::now);
+        }
+        // An invocation whose caller gave up (the process it was meant for died) is not
+        // handed out.
+        return Ok(shared.ledger.next(oneshot::Sender::is_closed).await);
     }
     let streaming = request
         .headers()
         .get(header::RESPONSE_MODE)
         .is_some_and(|mode| mode == "streaming");
-    let limit = if streaming {
-        MAX_STREAMED_BYTES
-    } else {
-        MAX_RESPONSE_BYTES
+    let limit = match route {
+        Route::Response if streaming => MAX_STREAMED_BYTES,
+        _ => MAX_RESPONSE_BYTES,
     };
-    let (body, stream_error) = match Limited::new(request.into_body(), limit).collect().await {
-        Ok(collected) => {
-            let stream_error = collected.trailers().and_then(stream_error_body);
-            (collected.to_bytes(), stream_error)
-        }
-        Err(_) => {
-            return Ok(reply(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                error_json(
-                    "RequestEntityTooLarge",
-                    &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
-                ),
-            ));
-        }
-    };
+    let body = read_body(request.into_body(), limit).await;
     if route == Route::InitError {
         if let Ok(mut init_error) = shared.init_error.lock() {
-            *init_error = Some(body);
+            *init_error = Some(body.bytes());
         }
-        return Ok(reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#));
+        return Ok(accepted());
     }
-    let sender = request_id.and_then(|id| shared.in_flight.lock().ok()?.remove(&id));
-    let Some(sender) = sender else {
-        return Ok(reply(
-            StatusCode::BAD_REQUEST,
-            error_json("InvalidRequestID", "Invalid request ID"),
-        ));
+    let sender = match shared
+        .ledger
+        .take_answer(request_id.as_deref(), body.len, limit)
+    {
+        Ok(sender) => sender,
+        Err(refusal) => return Ok(refusal.reply()),
     };
+    let stream_error = body.trailers.as_ref().and_then(stream_error_body);
     let answer = match (route, stream_error) {
         // A stream that failed part way: the caller gets the error, as the Invoke API reports it.
         (Route::Response, Some(error)) => Answer::Error(error),
-        (Route::Response, None) => Answer::Response(body),
-        _ => Answer::Error(body),
+        (Route::Response, None) => Answer::Response(body.bytes()),
+        _ => Answer::Error(body.bytes()),
     };
     let _ = sender.send(answer);
-    Ok(reply(StatusCode::ACCEPTED, r#"{"status":"OK"}"#))
+    Ok(accepted())
 }
 
 /// The error JSON carried by a failed stream's trailers.
-fn stream_error_body(trailers: &http::HeaderMap) -> Option<Bytes> {
+fn stream_error_body(trailers: &HeaderMap) -> Option<Bytes> {
     let error_type = trailers.get(header::FUNCTION_ERROR_TYPE)?.to_str().ok()?;
     let body = trailers.get(header::FUNCTION_ERROR_BODY).and_then(|value| {
         base64::engine::general_purpose::STANDARD
@@ -503,37 +433,14 @@ fn stream_error_body(trailers: &http::HeaderMap) -> Option<Bytes> {
     )
 }
 
-/// `GET /next`: waits for the next invocation and hands it to the function.
-async fn next(shared: &Shared) -> Response<Full<Bytes>> {
-    if let Ok(mut first_poll) = shared.first_poll.lock() {
-        first_poll.get_or_insert_with(Instant::now);
-    }
-    // Only one function process polls at a time; it holds the receiver while it waits.
-    let Ok(mut receiver) = shared.to_function.try_lock() else {
-        return reply(
-            StatusCode::FORBIDDEN,
-            error_json("InvalidStateTransition", "another poll is waiting"),
-        );
-    };
-    let invocation = loop {
-        match receiver.recv().await {
-            // Its caller gave up (the process it was meant for died): not handed out.
-            Some(invocation) if invocation.answer.is_closed() => continue,
-            other => break other,
-        }
-    };
-    drop(receiver);
-    let Some(invocation) = invocation else {
-        return reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            error_json("Shutdown", "the emulator is stopping"),
-        );
-    };
-    if let Ok(mut in_flight) = shared.in_flight.lock() {
-        in_flight.insert(invocation.request_id.clone(), invocation.answer);
-    }
-    let deadline_ms = invocation
-        .deadline
+/// The `/next` headers of an invocation, as Lambda sends them.
+fn next_headers(
+    shared: &Shared,
+    request_id: &str,
+    deadline: SystemTime,
+    client_context: Option<String>,
+) -> HeaderMap {
+    let deadline_ms = deadline
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_millis())
         .unwrap_or_default();
@@ -542,21 +449,20 @@ async fn next(shared: &Shared) -> Response<Full<Bytes>> {
         shared.config.region(),
         shared.config.function_name()
     );
-    let mut response = Response::builder()
-        .header(header::REQUEST_ID, &invocation.request_id)
-        .header(header::DEADLINE_MS, deadline_ms.to_string())
-        .header(header::INVOKED_FUNCTION_ARN, arn)
-        .header(header::TRACE_ID, crate::context::new_trace_header())
-        .header(http::header::CONTENT_TYPE, "application/json");
-    if let Some(client_context) = invocation.client_context {
-        response = response.header(header::CLIENT_CONTEXT, client_context);
+    let values = [
+        (header::REQUEST_ID, request_id.to_owned()),
+        (header::DEADLINE_MS, deadline_ms.to_string()),
+        (header::INVOKED_FUNCTION_ARN, arn),
+        (header::TRACE_ID, crate::context::new_trace_header()),
+        ("content-type", "application/json".to_owned()),
+    ];
+    let client_context = client_context.map(|value| (header::CLIENT_CONTEXT, value));
+    let mut headers = HeaderMap::new();
+    for (name, value) in values.into_iter().chain(client_context) {
+        // A value that is no header value (a client context with a newline) is left out.
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
     }
-    response
-        .body(Full::new(invocation.payload))
-        .unwrap_or_else(|_| {
-            reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                error_json("Emulator", "bad header"),
-            )
-        })
+    headers
 }

@@ -10,48 +10,23 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::AbortHandle;
 
-pub use crate::api_route::Route;
-use crate::api_route::route_of;
+pub use super::fault::Fault;
+use super::fault::{AfterAnswer, FaultyStream};
+pub use crate::api_server::Route;
+use crate::api_server::{Ledger, Queued, lock, not_found, read_body, reply, route_of};
 use crate::error::ErrorBody;
 use crate::protocol::{MAX_RESPONSE_BYTES, header};
-
-/// Something to go wrong with the next request to a route.
-///
-/// The last three act on the connection's bytes, below HTTP: they are how a test checks
-/// what the runtime does with a Runtime API that misbehaves on the wire.
-#[derive(Debug, Clone)]
-pub enum Fault {
-    /// Answer with this status and body instead of handling the request.
-    Status(StatusCode, String),
-    /// Close the connection without answering (after reading a post's body).
-    DropConnection,
-    /// Wait this long, then handle the request normally.
-    Delay(Duration),
-    /// Handle the request normally, then write these bytes on the same connection right
-    /// after the answer, as if the API had sent an answer no request asked for.
-    StrayBytesAfter(Bytes),
-    /// Handle the request normally, then close the connection without saying so (no
-    /// `Connection: close`), as a server does when an idle keep-alive connection times out.
-    CloseAfterAnswer,
-    /// Send exactly these bytes instead of the answer, then close the connection. On
-    /// `/next` the queued invocation is handed out first, so that the test can name its
-    /// request id in the bytes and the fake accepts an answer for it.
-    RawAnswer(Bytes),
-}
 
 /// An invocation to hand out: payload and `/next` headers.
 #[derive(Debug, Clone)]
@@ -147,148 +122,16 @@ impl std::fmt::Debug for FakeRuntimeApi {
 }
 
 struct Shared {
+    /// The invocations pushed and handed out, and the rules for answering them.
+    ledger: Ledger<()>,
+    /// What the fake saw and did, for the test to read.
     state: Mutex<State>,
     changed: Notify,
 }
 
-/// What a connection's bytes should do after the answer being written, set by a fault.
-#[derive(Debug, Default)]
-enum AfterAnswer {
-    /// Nothing: plain HTTP.
-    #[default]
-    Nothing,
-    /// Write these bytes behind the answer.
-    Append(Bytes),
-    /// Close the connection behind the answer.
-    Close,
-    /// Throw the answer away, write these bytes and close.
-    Replace(Bytes),
-}
-
-/// A connection's stream with byte-level faults: the answer hyper writes can be followed
-/// by stray bytes, followed by a close, or replaced.
-struct FaultyStream {
-    /// `None` once the fault closed the connection.
-    stream: Option<tokio::net::TcpStream>,
-    plan: Arc<Mutex<AfterAnswer>>,
-    shared: Arc<Shared>,
-    /// Bytes of an `Append` or `Replace` still to write, and whether to close after them.
-    pending: Option<(Bytes, bool)>,
-    /// Whether the answer the plan follows has been written (hyper also flushes while it
-    /// waits for the service, before there is an answer).
-    answer_written: bool,
-}
-
-impl FaultyStream {
-    /// Writes what a fault added after the answer and closes if it says so; `Ready(Ok)`
-    /// once all of it is done.
-    fn poll_fault(&mut self, cx: &mut std::task::Context<'_>) -> Poll<std::io::Result<()>> {
-        use tokio::io::AsyncWrite;
-        if self.pending.is_none() {
-            if !self.answer_written {
-                return Poll::Ready(Ok(()));
-            }
-            self.answer_written = false;
-            let plan = std::mem::take(&mut *lock(&self.plan));
-            self.pending = match plan {
-                AfterAnswer::Nothing => return Poll::Ready(Ok(())),
-                AfterAnswer::Append(bytes) => Some((bytes, false)),
-                AfterAnswer::Close => Some((Bytes::new(), true)),
-                AfterAnswer::Replace(bytes) => Some((bytes, true)),
-            };
-        }
-        let Some(stream) = self.stream.as_mut() else {
-            return Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()));
-        };
-        while let Some((bytes, _)) = self.pending.as_mut().filter(|(bytes, _)| !bytes.is_empty()) {
-            let written =
-                std::task::ready!(std::pin::Pin::new(&mut *stream).poll_write(cx, bytes))?;
-            bytes.advance(written);
-        }
-        std::task::ready!(std::pin::Pin::new(&mut *stream).poll_flush(cx))?;
-        if self.pending.take().is_some_and(|(_, close)| close) {
-            // Dropping the socket closes it at once; reads and writes see a closed stream.
-            self.stream = None;
-        }
-        self.shared.update(|state| state.wire_faults_done += 1);
-        Poll::Ready(Ok(()))
-    }
-
-    /// Notes that (part of) an answer is being written; whether it is to be thrown away.
-    fn writing_answer(&mut self) -> bool {
-        let plan = lock(&self.plan);
-        let replace = matches!(*plan, AfterAnswer::Replace(_));
-        let planned = !matches!(*plan, AfterAnswer::Nothing);
-        drop(plan);
-        self.answer_written |= planned;
-        replace
-    }
-}
-
-impl tokio::io::AsyncRead for FaultyStream {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.stream.as_mut() {
-            Some(stream) => std::pin::Pin::new(stream).poll_read(cx, buf),
-            // Closed by a fault: the end of the stream.
-            None => Poll::Ready(Ok(())),
-        }
-    }
-}
-
-impl tokio::io::AsyncWrite for FaultyStream {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        if self.writing_answer() {
-            // The answer hyper writes is replaced by the fault's bytes.
-            return Poll::Ready(Ok(buf.len()));
-        }
-        match self.stream.as_mut() {
-            Some(stream) => std::pin::Pin::new(stream).poll_write(cx, buf),
-            None => Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into())),
-        }
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        // hyper flushes once an answer is written: that is where a fault's bytes go.
-        std::task::ready!(self.poll_fault(cx))?;
-        match self.stream.as_mut() {
-            Some(stream) => std::pin::Pin::new(stream).poll_flush(cx),
-            None => Poll::Ready(Ok(())),
-        }
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.stream.as_mut() {
-            Some(stream) => std::pin::Pin::new(stream).poll_shutdown(cx),
-            None => Poll::Ready(Ok(())),
-        }
-    }
-}
-
-/// Locks `mutex`. A panicking test thread may poison it; what it guards is still
-/// consistent, because every update is a single step.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 struct State {
-    queue: VecDeque<FakeInvocation>,
-    handed_out: HashMap<String, Option<Answer>>,
+    /// The accepted answers, by request id.
+    answers: HashMap<String, Answer>,
     faults: HashMap<Route, VecDeque<Fault>>,
     calls: Vec<RecordedCall>,
     polls: usize,
@@ -356,9 +199,9 @@ impl FakeRuntimeApi {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared {
+            ledger: Ledger::default(),
             state: Mutex::new(State {
-                queue: VecDeque::new(),
-                handed_out: HashMap::new(),
+                answers: HashMap::new(),
                 faults: HashMap::new(),
                 calls: Vec::new(),
                 polls: 0,
@@ -410,8 +253,12 @@ impl FakeRuntimeApi {
     /// Queues an invocation; returns its request id.
     pub fn push_invocation(&self, invocation: FakeInvocation) -> String {
         let id = invocation.request_id.clone();
-        self.shared
-            .update(|state| state.queue.push_back(invocation));
+        self.shared.ledger.push(Queued {
+            request_id: invocation.request_id,
+            headers: invocation.headers,
+            payload: invocation.payload,
+            waiter: (),
+        });
         id
     }
 
@@ -450,7 +297,7 @@ impl FakeRuntimeApi {
     /// Waits for the accepted answer to `request_id`.
     pub async fn answer(&self, request_id: &str) -> Answer {
         self.shared
-            .wait_for(|state| state.handed_out.get(request_id).cloned().flatten())
+            .wait_for(|state| state.answers.get(request_id).cloned())
             .await
     }
 
@@ -546,34 +393,17 @@ impl Shared {
 }
 
 async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    // Dropping the set (when this task is aborted) aborts every connection.
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        // As Lambda's API does (and so that a fault's bytes leave when they are written,
-        // not when Nagle's algorithm lets them).
-        let _ = stream.set_nodelay(true);
-        let shared = Arc::clone(&shared);
-        connections.spawn(async move {
-            let plan = Arc::new(Mutex::new(AfterAnswer::Nothing));
-            let stream = FaultyStream {
-                stream: Some(stream),
-                plan: Arc::clone(&plan),
-                shared: Arc::clone(&shared),
-                pending: None,
-                answer_written: false,
-            };
-            let service =
-                service_fn(move |request| handle(Arc::clone(&shared), Arc::clone(&plan), request));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+    crate::api_server::serve(listener, |stream| {
+        let plan = Arc::new(Mutex::new(AfterAnswer::Nothing));
+        let done = Arc::clone(&shared);
+        let stream = FaultyStream::new(stream, Arc::clone(&plan), move || {
+            done.update(|state| state.wire_faults_done += 1);
         });
-        // Reap finished connections so the set does not grow without bound.
-        while connections.try_join_next().is_some() {}
-    }
+        let shared = Arc::clone(&shared);
+        let handler = move |request| handle(Arc::clone(&shared), Arc::clone(&plan), request);
+        (stream, handler)
+    })
+    .await;
 }
 
 /// The connection is closed without an answer when this is returned as the service error.
@@ -589,22 +419,22 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let Some((route, request_id)) = route_of(&parts.method, &path) else {
-        return Ok(reply(StatusCode::NOT_FOUND, r#"{"errorType":"NotFound"}"#));
+        return Ok(not_found());
     };
     if route == Route::Next {
         shared.update(|state| state.polls += 1);
     }
     // Read the whole body first, as Lambda does, so a dropped post was fully sent.
-    let (chunks, trailers) = read_frames(body).await;
+    let body = read_body(body, usize::MAX).await;
     let mut call = RecordedCall {
         route,
         path,
         request_id,
         status: None,
         headers: parts.headers,
-        body: chunks.concat().into(),
-        chunks,
-        trailers,
+        body: body.bytes(),
+        chunks: body.chunks,
+        trailers: body.trailers,
     };
     match shared.take_fault(route) {
         Some(Fault::DropConnection) => {
@@ -614,7 +444,7 @@ async fn handle(
         Some(Fault::Status(status, text)) => {
             call.status = Some(status);
             shared.update(|state| state.calls.push(call));
-            return Ok(reply(status, &text));
+            return Ok(reply(status, text));
         }
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(Fault::StrayBytesAfter(bytes)) => *lock(&plan) = AfterAnswer::Append(bytes),
@@ -624,94 +454,53 @@ async fn handle(
     }
     if route == Route::Next {
         shared.update(|state| state.calls.push(call));
-        let invocation = shared
-            .wait_for_and_take(|state| {
-                let invocation = state.queue.pop_front()?;
-                state.handed_out.insert(invocation.request_id.clone(), None);
-                Some(invocation)
-            })
-            .await;
-        let mut response = Response::new(Full::new(invocation.payload));
-        *response.headers_mut() = invocation.headers;
-        return Ok(response);
+        return Ok(shared.ledger.next(|()| false).await);
     }
-    let (status, text) = shared.update(|state| {
-        let (status, text) = judge(state, &call);
-        call.status = Some(status);
-        state.calls.push(call);
-        (status, text)
-    });
-    Ok(reply(status, &text))
+    Ok(judge(&shared, call))
 }
 
-/// Decides how Lambda would answer a post, recording an accepted answer.
-fn judge(state: &mut State, call: &RecordedCall) -> (StatusCode, String) {
-    let accepted = (StatusCode::ACCEPTED, r#"{"status":"OK"}"#.to_owned());
+/// Answers a post as Lambda would (by the ledger's rules), recording the call and an
+/// accepted answer before the reply leaves.
+fn judge(shared: &Shared, mut call: RecordedCall) -> Response<Full<Bytes>> {
     let kind = match call.route {
-        Route::InitError | Route::Next => return accepted,
-        Route::Response => AnswerKind::Response,
-        Route::Error => AnswerKind::Error,
+        Route::InitError | Route::Next => None,
+        Route::Response => Some(AnswerKind::Response),
+        Route::Error => Some(AnswerKind::Error),
     };
-    let slot = call
-        .request_id
-        .as_ref()
-        .and_then(|id| state.handed_out.get_mut(id));
-    let Some(slot @ None) = slot else {
-        return (
-            StatusCode::BAD_REQUEST,
-            r#"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#.to_owned(),
-        );
+    let limit = shared.lock().max_response_bytes;
+    let verdict = match kind {
+        None => Ok(None),
+        Some(kind) => {
+            // The limit is on responses, streamed or not; an error post is never too large.
+            let limit = if kind == AnswerKind::Response {
+                limit
+            } else {
+                usize::MAX
+            };
+            shared
+                .ledger
+                .take_answer(call.request_id.as_deref(), call.body.len(), limit)
+                .map(|()| Some(kind))
+        }
     };
-    if kind == AnswerKind::Response && call.body.len() > state.max_response_bytes {
-        let message = format!(
-            r#"{{"errorMessage":"Exceeded maximum allowed payload size ({} bytes).","errorType":"RequestEntityTooLarge"}}"#,
-            state.max_response_bytes
-        );
-        return (StatusCode::PAYLOAD_TOO_LARGE, message);
-    }
-    *slot = Some(Answer {
-        kind,
-        headers: call.headers.clone(),
-        body: call.body.clone(),
-        chunks: call.chunks.clone(),
-        trailers: call.trailers.clone(),
+    let (response, accepted) = match verdict {
+        Ok(kind) => (crate::api_server::accepted(), kind),
+        Err(refusal) => (refusal.reply(), None),
+    };
+    call.status = Some(response.status());
+    shared.update(|state| {
+        if let (Some(kind), Some(id)) = (accepted, call.request_id.clone()) {
+            let answer = Answer {
+                kind,
+                headers: call.headers.clone(),
+                body: call.body.clone(),
+                chunks: call.chunks.clone(),
+                trailers: call.trailers.clone(),
+            };
+            state.answers.insert(id, answer);
+        }
+        state.calls.push(call);
     });
-    accepted
-}
-
-impl Shared {
-    /// Like `wait_for`, but `take` may change the state (it runs under the lock).
-    async fn wait_for_and_take<T>(&self, mut take: impl FnMut(&mut State) -> Option<T>) -> T {
-        loop {
-            let notified = self.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let taken = take(&mut self.lock());
-            if let Some(found) = taken {
-                self.changed.notify_waiters();
-                return found;
-            }
-            notified.await;
-        }
-    }
-}
-
-/// The body's data frames, one per chunk as they arrived, and its trailers.
-async fn read_frames(mut body: Incoming) -> (Vec<Bytes>, Option<HeaderMap>) {
-    let mut chunks = Vec::new();
-    let mut trailers = None;
-    while let Some(Ok(frame)) = body.frame().await {
-        match frame.into_data() {
-            Ok(data) => chunks.push(data),
-            Err(frame) => trailers = frame.into_trailers().ok(),
-        }
-    }
-    (chunks, trailers)
-}
-
-fn reply(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::copy_from_slice(body.as_bytes())));
-    *response.status_mut() = status;
     response
 }
 

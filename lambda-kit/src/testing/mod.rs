@@ -21,6 +21,7 @@
 
 pub mod events;
 mod fake_api;
+mod fault;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -1,0 +1,34 @@
+//! One Runtime API server core, shared by the fake Runtime API (`testing/fake_api.rs`) and
+//! the `--serve` emulator (`local/serve.rs`):
+//!
+//! - `route.rs`: the Runtime API's resources as a server sees them;
+//! - `ledger.rs`: the invocations queued and handed out, and the rules for answering them
+//!   (one answer per invocation, 400 for an unknown or answered request id, 413 over the
+//!   size limit);
+//! - `transport.rs`: accepting connections, reading a post's body, replies in Lambda's JSON.
+//!
+//! Each side keeps only what is its own: the fake its fault injection and its record of
+//! every call; the emulator the Invoke API, the function process and the REPORT lines.
+
+mod ledger;
+mod route;
+mod transport;
+
+pub(crate) use self::ledger::{Ledger, Queued};
+// Public through `testing::Route`; without that feature only the emulator uses it.
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
+pub use self::route::Route;
+pub(crate) use self::route::route_of;
+#[cfg(feature = "serve")]
+pub(crate) use self::transport::error_json;
+pub(crate) use self::transport::{accepted, not_found, read_body, reply, serve};
+
+use std::sync::{Mutex, MutexGuard};
+
+/// Locks `mutex`. A panicking thread (a failed test's) may poison it; what the servers
+/// guard stays consistent, because each update is a single step.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
