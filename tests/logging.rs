@@ -85,7 +85,7 @@ where
     }));
     let captured = Captured::default();
     let subscriber =
-        tracing_subscriber::registry().with(logging.layer_with_writer(captured.clone()));
+        tracing_subscriber::registry().with(logging.tracing_layer_with_writer(captured.clone()));
     let guard = tracing::subscriber::set_default(subscriber);
     let runtime = Runtime::from_config(config).expect("runtime");
     tokio::spawn(runtime.run(handler_fn(handler)));
@@ -422,7 +422,7 @@ fn lines_outside_an_invocation_have_no_request_id() {
     let captured = Captured::default();
     let logging = Logging::from_lookup(&Config::local_defaults(), |_| None).format(LogFormat::Json);
     let subscriber =
-        tracing_subscriber::registry().with(logging.layer_with_writer(captured.clone()));
+        tracing_subscriber::registry().with(logging.tracing_layer_with_writer(captured.clone()));
     tracing::subscriber::with_default(subscriber, || tracing::info!("starting up"));
     let lines = captured.json_lines();
     assert_eq!(lines.len(), 1);
@@ -485,7 +485,7 @@ async fn concurrent_invocations_log_their_own_request_ids() {
     let captured = Captured::default();
     let logging = Logging::from_lookup(&config, |_| None);
     let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::registry().with(logging.layer_with_writer(captured.clone())),
+        tracing_subscriber::registry().with(logging.tracing_layer_with_writer(captured.clone())),
     );
     let barrier = Arc::new(tokio::sync::Barrier::new(3));
     let handler = handler_fn(move |event: Value, _: Context| {

@@ -66,7 +66,7 @@ where
     let layer = XRay::from_lookup(&config, |_| None)
         .daemon_address(address)
         .service("payments")
-        .layer()
+        .tracing_layer()
         .expect("a valid daemon address");
     let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
     tokio::spawn(

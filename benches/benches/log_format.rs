@@ -40,7 +40,7 @@ fn json_lines(c: &mut Criterion) {
     let config = Config::local_defaults();
     let ours = Logging::from_lookup(&config, |_| None)
         .format(LogFormat::Json)
-        .layer_with_writer(std::io::sink);
+        .tracing_layer_with_writer(std::io::sink);
     bench_with(
         c,
         "json line/lambda-kit",

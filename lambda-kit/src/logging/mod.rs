@@ -199,16 +199,17 @@ impl Logging {
         self
     }
 
-    /// The layer, writing to stderr.
-    pub fn layer<S>(self) -> impl tracing_subscriber::Layer<S> + Send + Sync
+    /// The `tracing` layer that writes the log lines, to stderr.
+    pub fn tracing_layer<S>(self) -> impl tracing_subscriber::Layer<S> + Send + Sync
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        self.layer_with_writer(std::io::stderr)
+        self.tracing_layer_with_writer(std::io::stderr)
     }
 
-    /// The layer, writing to `writer` (tests capture lines this way).
-    pub fn layer_with_writer<S, W>(
+    /// The `tracing` layer that writes the log lines, to `writer` (tests capture lines
+    /// this way).
+    pub fn tracing_layer_with_writer<S, W>(
         self,
         writer: W,
     ) -> impl tracing_subscriber::Layer<S> + Send + Sync
@@ -248,10 +249,10 @@ impl Logging {
         layer.with_filter(filter)
     }
 
-    /// Installs the layer as the global subscriber; `false` if one was installed already.
+    /// Installs the `tracing` layer as the global subscriber; `false` if one was installed already.
     pub fn init(self) -> bool {
         tracing_subscriber::registry()
-            .with(self.layer())
+            .with(self.tracing_layer())
             .try_init()
             .is_ok()
     }

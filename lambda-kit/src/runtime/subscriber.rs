@@ -11,7 +11,7 @@ use crate::xray::XRay;
 /// Installs the default subscriber for `config` (logging and X-Ray), unless the program
 /// installed one already.
 pub(super) fn install_default(config: &Config) {
-    let xray = match XRay::from_env(config).layer() {
+    let xray = match XRay::from_env(config).tracing_layer() {
         Ok(layer) => Some(layer),
         Err(error) => {
             // Logging is not up yet; stderr is where Lambda shows this.
@@ -21,6 +21,6 @@ pub(super) fn install_default(config: &Config) {
     };
     let _ = tracing_subscriber::registry()
         .with(xray)
-        .with(Logging::from_env(config).layer())
+        .with(Logging::from_env(config).tracing_layer())
         .try_init();
 }

@@ -23,16 +23,16 @@ use super::header::{Sampled, TraceHeader};
 use crate::telemetry::fields::{FieldValue, RecordTyped, Typed};
 use crate::telemetry::{field, is_invocation_span};
 
-/// The layer; build it with [`super::XRay`].
-pub struct XRayLayer {
+/// The `tracing` layer that records X-Ray subsegments; build it with [`super::XRay`].
+pub struct XRayTracingLayer {
     pub(crate) emitter: Option<Arc<Emitter>>,
     pub(crate) service: String,
     pub(crate) function_name: String,
 }
 
-impl std::fmt::Debug for XRayLayer {
+impl std::fmt::Debug for XRayTracingLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XRayLayer")
+        f.debug_struct("XRayTracingLayer")
             .field("sending", &self.emitter.is_some())
             .field("service", &self.service)
             .field("function_name", &self.function_name)
@@ -119,7 +119,7 @@ impl RecordTyped for XRayFields {
     }
 }
 
-impl<S> tracing_subscriber::Layer<S> for XRayLayer
+impl<S> tracing_subscriber::Layer<S> for XRayTracingLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {

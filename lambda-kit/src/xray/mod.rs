@@ -36,7 +36,7 @@ use tracing_subscriber::registry::{LookupSpan, Registry};
 pub use document::MAX_DATAGRAM_BYTES;
 pub use emitter::DaemonAddressError;
 pub use header::{Sampled, TraceHeader, TraceHeaderError};
-pub use layer::XRayLayer;
+pub use layer::XRayTracingLayer;
 
 use self::emitter::{Emitter, daemon_address};
 use self::layer::{InvocationTrace, OpenSubsegment};
@@ -81,16 +81,17 @@ impl XRay {
         self
     }
 
-    /// The layer. An unusable daemon address is an error; a disabled layer records
-    /// nothing and sends nothing.
-    pub fn layer(self) -> Result<XRayLayer, DaemonAddressError> {
+    /// The `tracing` layer that records subsegments and sends them to the daemon. An
+    /// unusable daemon address is an error; a disabled layer records nothing and sends
+    /// nothing.
+    pub fn tracing_layer(self) -> Result<XRayTracingLayer, DaemonAddressError> {
         let emitter = if self.enabled {
             let address = daemon_address(self.daemon.as_deref())?;
             Some(Arc::new(Emitter::new(address)))
         } else {
             None
         };
-        Ok(XRayLayer {
+        Ok(XRayTracingLayer {
             emitter,
             service: self.service,
             function_name: self.function_name,
