@@ -6,14 +6,13 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::Full;
 use tokio::sync::Notify;
 
-use super::lock;
 use super::transport::{error_json, reply};
 
 /// An invocation waiting for a `/next` poll.
@@ -27,6 +26,14 @@ pub(crate) struct Queued<W> {
     pub(crate) payload: Bytes,
     /// What the answer goes to: the emulator's caller; nothing, for the fake.
     pub(crate) waiter: W,
+}
+
+/// Locks `mutex`. A panicking thread (a failed test's) may poison it; what the servers
+/// guard stays consistent, because each update is a single step.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Why an answer post is refused.

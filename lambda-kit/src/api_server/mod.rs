@@ -14,7 +14,7 @@ mod ledger;
 mod route;
 mod transport;
 
-pub(crate) use self::ledger::{Ledger, Queued};
+pub(crate) use self::ledger::{Ledger, Queued, lock};
 // Public through `testing::Route`; without that feature only the emulator uses it.
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 pub use self::route::Route;
@@ -22,13 +22,3 @@ pub(crate) use self::route::route_of;
 #[cfg(feature = "serve")]
 pub(crate) use self::transport::error_json;
 pub(crate) use self::transport::{accepted, not_found, read_body, reply, serve};
-
-use std::sync::{Mutex, MutexGuard};
-
-/// Locks `mutex`. A panicking thread (a failed test's) may poison it; what the servers
-/// guard stays consistent, because each update is a single step.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
