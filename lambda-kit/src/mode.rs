@@ -118,12 +118,14 @@ impl Mode {
         E: Send + 'static,
         R: Send + 'static,
     {
+        // Each arm awaits its loop directly (not through `Mode::serve`): every poll of an
+        // invocation passes through each async fn between `main` and the worker.
         match self {
             Mode::Lambda(endpoint) if config.max_concurrency() > 1 => {
                 lambda::serve_concurrently(service, endpoint, config, metrics).await
             }
-            // One at a time, or the command line.
-            mode => mode.serve(service, config, metrics).await,
+            Mode::Lambda(endpoint) => lambda::serve(service, endpoint, config, metrics).await,
+            Mode::Local(cli) => crate::local::invoke_once(service, cli, config, metrics).await,
         }
     }
 }

@@ -108,11 +108,11 @@ impl RecordTyped for XRayFields {
         matches!(
             name,
             "xray"
-                | "cold_start"
-                | "clientError"
-                | "_trace_header"
-                | "errorType"
-                | "errorMessage"
+                | field::COLD_START
+                | field::CLIENT_ERROR
+                | field::TRACE_HEADER
+                | field::ERROR_TYPE
+                | field::ERROR_MESSAGE
                 | "message"
         ) || name.starts_with("annotation.")
             || name.starts_with("metadata.")
