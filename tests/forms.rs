@@ -78,7 +78,7 @@ async fn a_failing_init_fn_is_posted_and_the_process_exits_without_polling() {
         .wait()
         .await
         .expect("exits");
-    assert!(!status.success());
+    assert_eq!(status.code(), Some(1));
     let post = api.init_error().await;
     tests::assert_error_post(
         &post.headers,

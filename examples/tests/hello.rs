@@ -102,6 +102,24 @@ async fn no_arguments_outside_lambda_prints_usage_and_exits_2() {
 }
 
 #[tokio::test]
+async fn help_prints_the_usage_text_on_stdout_and_exits_0() {
+    let output = run(hello().arg("--help")).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("usage:"));
+    // What was shown is not reported once more as `main`'s error.
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("Error:"));
+}
+
+#[tokio::test]
+async fn a_shown_failure_is_not_printed_again_by_main() {
+    let output = run(hello().arg("--frobnicate")).await;
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("Error:"));
+    let output = run(hello().args(["--event", r#"{"name":5}"#])).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("Error:"));
+}
+
+#[tokio::test]
 async fn unknown_arguments_and_missing_files_are_usage_errors() {
     let output = run(hello().arg("--frobnicate")).await;
     assert_eq!(output.status.code(), Some(2));

@@ -35,6 +35,7 @@
 //!
 //! The pieces:
 //! - [`Runtime`]: reads the environment once, runs init once, then serves invocations;
+//! - [`Exit`]: the exit status `main` returns (0, 1 for a failure, 2 for a bad command line);
 //! - [`Context`]: one invocation's facts and deadline helpers;
 //! - [`Error`] and [`Diagnostic`]: how failures become Lambda's `errorType`/`errorMessage`;
 //! - [`handler_fn`] and [`LambdaEvent`]: handlers as `tower::Service`s, so tower layers apply;

@@ -14,7 +14,9 @@ mod ledger;
 mod route;
 mod transport;
 
-pub(crate) use self::ledger::{Ledger, Queued, lock};
+#[cfg(feature = "testing")]
+pub(crate) use self::ledger::lock;
+pub(crate) use self::ledger::{Ledger, Queued};
 // Public through `testing::Route`; without that feature only the emulator uses it.
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 pub use self::route::Route;
