@@ -1,5 +1,6 @@
 //! The idempotency key of one event: canonical JSON plus SHA-256 of a whole API Gateway
-//! event, and a JMESPath selection inside its JSON body followed by the hash.
+//! event, a JMESPath selection inside its JSON body followed by the hash, and a plain path
+//! of field names followed by the hash.
 //!
 //! ```sh
 //! cargo bench -p lambda-kit-idempotency --bench key_hashing
@@ -59,6 +60,21 @@ fn benchmarks(c: &mut Criterion) {
                     .select(std::hint::black_box(&event))
                     .expect("the search succeeds")
                     .expect("the body holds an order id");
+                hash_value(&selected)
+            })
+        },
+    );
+    // A plain path of field names: read from the event as it is, without JMESPath's
+    // conversion of the whole event.
+    let plain = Selection::jmespath("requestContext.requestId").expect("the expression compiles");
+    c.bench_function(
+        "idempotency key: requestContext.requestId (a plain path) + SHA-256",
+        |b| {
+            b.iter(|| {
+                let selected = plain
+                    .select(std::hint::black_box(&event))
+                    .expect("the search succeeds")
+                    .expect("the event holds a request id");
                 hash_value(&selected)
             })
         },

@@ -55,6 +55,6 @@ pub use hash::HashFunction;
 pub use idempotency::Idempotency;
 pub use layer::{IdempotencyLayer, Idempotent};
 pub use record::{Record, Status};
-pub use select::Selection;
+pub use select::{JmesPathSelection, Selection};
 pub use settings::MissingKey;
 pub use store::{Acquired, MemoryStore, Store};

@@ -52,7 +52,7 @@ pub enum Selection {
     #[default]
     Whole,
     /// What a JMESPath expression selects.
-    JmesPath(Arc<Expression<'static>>),
+    JmesPath(Arc<JmesPathSelection>),
     /// What a closure returns; `None` means nothing was found.
     Closure(Arc<SelectFn>),
 }
@@ -70,9 +70,11 @@ impl Selection {
             HashedText::Canonical => &*CANONICAL_RUNTIME,
             HashedText::Python => &*PYTHON_RUNTIME,
         };
-        runtime
-            .compile(expression)
-            .map(|compiled| Selection::JmesPath(Arc::new(compiled)))
+        let compiled = runtime.compile(expression)?;
+        Ok(Selection::JmesPath(Arc::new(JmesPathSelection {
+            fields: field_path(expression),
+            expression: compiled,
+        })))
     }
 
     /// Selects with a closure; return `None` when the data holds no key.
@@ -98,11 +100,7 @@ impl Selection {
     pub(crate) fn select_as_is(&self, data: &Value) -> Result<Option<Value>, JmespathError> {
         Ok(match self {
             Selection::Whole => Some(data.clone()),
-            Selection::JmesPath(expression) => {
-                let found = expression.search(data)?;
-                // A Variable serializes to the JSON it holds.
-                serde_json::to_value(&*found).ok()
-            }
+            Selection::JmesPath(selection) => Some(selection.search(data)?),
             Selection::Closure(select) => select(data),
         })
     }
@@ -111,7 +109,7 @@ impl Selection {
     pub(crate) fn describe(&self) -> String {
         match self {
             Selection::Whole => "the whole event".to_owned(),
-            Selection::JmesPath(expression) => format!("`{}`", expression.as_str()),
+            Selection::JmesPath(selection) => format!("`{}`", selection.expression.as_str()),
             Selection::Closure(_) => "the key closure".to_owned(),
         }
     }
@@ -121,6 +119,59 @@ impl fmt::Debug for Selection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.describe())
     }
+}
+
+/// A compiled JMESPath expression and, when it is a plain path of field names (`order_id`,
+/// `a.b.c`), those names.
+///
+/// A plain path is applied to the event as it is: JMESPath itself would first convert the
+/// whole event into its own values (every header, the whole request context) to read one
+/// field. The two agree on every input (a unit test checks them against each other): a
+/// field of something that is not an object, or that is missing, is null.
+pub struct JmesPathSelection {
+    expression: Expression<'static>,
+    fields: Option<Vec<String>>,
+}
+
+impl JmesPathSelection {
+    /// The compiled expression.
+    pub fn expression(&self) -> &Expression<'static> {
+        &self.expression
+    }
+
+    fn search(&self, data: &Value) -> Result<Value, JmespathError> {
+        match &self.fields {
+            Some(fields) => Ok(fields
+                .iter()
+                .try_fold(data, |value, field| value.get(field))
+                .cloned()
+                .unwrap_or(Value::Null)),
+            // A Variable serializes to the JSON it holds.
+            None => Ok(serde_json::to_value(&*self.expression.search(data)?).unwrap_or_default()),
+        }
+    }
+}
+
+impl fmt::Debug for JmesPathSelection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JmesPathSelection({:?})", self.expression.as_str())
+    }
+}
+
+/// The field names of `expression` if it is a plain path of unquoted identifiers
+/// (`[A-Za-z_][A-Za-z0-9_]*`, joined by `.`, no spaces); anything else is left to JMESPath.
+fn field_path(expression: &str) -> Option<Vec<String>> {
+    let is_identifier = |name: &str| {
+        let mut bytes = name.bytes();
+        bytes
+            .next()
+            .is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
+            && bytes.all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+    };
+    expression
+        .split('.')
+        .map(|name| is_identifier(name).then(|| name.to_owned()))
+        .collect()
 }
 
 fn is_empty_selection(value: &Value) -> bool {
@@ -181,6 +232,60 @@ mod tests {
         assert_eq!(select("a", json!({"a": ""})), None);
         assert_eq!(select("a", json!({"a": 0})), Some(json!(0)));
         assert_eq!(select("a", json!({"a": false})), Some(json!(false)));
+    }
+
+    #[test]
+    fn plain_paths_select_what_jmespath_selects() {
+        let events = [
+            json!({"order_id": "o-1", "a": {"b": {"c": [1, 2.5, null]}, "n": null}}),
+            json!({"a": [{"b": 1}], "order_id": 18446744073709551615_u64}),
+            json!({"a": "text", "order_id": {"nested": {"deep": true}}}),
+            json!([1, 2]),
+            json!("just a string"),
+            json!(null),
+        ];
+        for expression in [
+            "order_id",
+            "a",
+            "a.b",
+            "a.b.c",
+            "a.n",
+            "a.b.missing",
+            "_x",
+            "A9",
+        ] {
+            let fast = match Selection::jmespath(expression).expect("compiles") {
+                Selection::JmesPath(selection) => selection,
+                other => panic!("{other:?}"),
+            };
+            assert!(fast.fields.is_some(), "{expression} is a plain path");
+            for event in &events {
+                let slow = serde_json::to_value(&*fast.expression.search(event).expect("search"))
+                    .expect("a variable is JSON");
+                assert_eq!(
+                    fast.search(event).expect("search"),
+                    slow,
+                    "{expression} on {event}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn only_plain_unquoted_paths_take_the_short_way() {
+        for expression in [
+            "a[0]",
+            "a . b",
+            "\"a-b\"",
+            "[a, b]",
+            "powertools_json(body).id",
+            "a.*",
+            "9a",
+        ] {
+            if let Ok(Selection::JmesPath(selection)) = Selection::jmespath(expression) {
+                assert!(selection.fields.is_none(), "{expression}");
+            }
+        }
     }
 
     #[test]
