@@ -69,6 +69,25 @@ struct Shared {
     latest_deadline_ms: AtomicU64,
 }
 
+impl Shared {
+    fn new(
+        config: Arc<Config>,
+        metrics: Metrics,
+        sets_trace_env: bool,
+        stop: Option<tokio::sync::watch::Receiver<bool>>,
+    ) -> Self {
+        Shared {
+            first_is_cold: reports_cold_start(&config),
+            config,
+            metrics: Arc::new(metrics),
+            warm: AtomicBool::new(false),
+            sets_trace_env,
+            stop,
+            latest_deadline_ms: AtomicU64::new(0),
+        }
+    }
+}
+
 /// The loop: one invocation at a time, until a fatal API error.
 pub(crate) async fn serve<S, E, R>(
     service: S,
@@ -86,15 +105,7 @@ where
              use `run_concurrent` (as #[lambda_kit::handler] does)"
         );
     }
-    let shared = Shared {
-        first_is_cold: reports_cold_start(&config),
-        config,
-        metrics: Arc::new(metrics),
-        warm: AtomicBool::new(false),
-        sets_trace_env: trace_env_is_safe_to_set(),
-        stop: None,
-        latest_deadline_ms: AtomicU64::new(0),
-    };
+    let shared = Shared::new(config, metrics, trace_env_is_safe_to_set(), None);
     worker(service, ApiClient::new(endpoint), &shared).await
 }
 
@@ -115,15 +126,7 @@ where
 {
     let workers = config.max_concurrency();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let shared = Arc::new(Shared {
-        first_is_cold: reports_cold_start(&config),
-        config,
-        metrics: Arc::new(metrics),
-        warm: AtomicBool::new(false),
-        sets_trace_env: false,
-        stop: Some(stopped),
-        latest_deadline_ms: AtomicU64::new(0),
-    });
+    let shared = Arc::new(Shared::new(config, metrics, false, Some(stopped)));
     let mut running = tokio::task::JoinSet::new();
     for _ in 0..workers {
         let (service, client, shared) = (
