@@ -1,10 +1,15 @@
 //! Helpers shared by the end-to-end tests: run the real runtime loop in-process against a
 //! [`FakeRuntimeApi`], and count what it posted.
 
+pub mod otlp;
+
 use lambda_kit::response::IntoFunctionResponse;
 use lambda_kit::testing::{FakeRuntimeApi, RecordedCall};
 use lambda_kit::{Config, Error, Handler, Runtime};
 use serde::de::DeserializeOwned;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
 use tokio::task::JoinHandle;
 
 /// A configuration whose only setting is `AWS_LAMBDA_RUNTIME_API = runtime_api`.
@@ -78,4 +83,44 @@ pub fn assert_error_post(headers: &http::HeaderMap, body: &[u8], error_type: &st
         body,
         serde_json::json!({"errorType": error_type, "errorMessage": message})
     );
+}
+
+/// Everything a log layer wrote: a writer for `tracing_layer_with_writer`.
+#[derive(Debug, Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Everything written, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("lock").clone()).expect("UTF-8 lines")
+    }
+
+    /// Every line, parsed as JSON.
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+            })
+            .collect()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -1,52 +1,15 @@
 //! Log lines as Lambda reads them: keys, levels, formats, sampling and debug buffering,
 //! captured from the real loop serving invocations from the fake Runtime API.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lambda_kit::logging::{DebugBuffer, Logging};
 use lambda_kit::testing::{FakeInvocation, FakeRuntimeApi};
 use lambda_kit::{Config, Context, Error, LogFormat, Runtime, handler_fn};
 use serde_json::{Value, json};
+use tests::Captured;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
-
-/// Everything the log layer wrote.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().expect("lock").clone()).expect("UTF-8 lines")
-    }
-
-    fn json_lines(&self) -> Vec<Value> {
-        self.text()
-            .lines()
-            .map(|line| {
-                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
-            })
-            .collect()
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn config(api: &FakeRuntimeApi, vars: &[(&str, &str)]) -> Config {
     let address = api.address();

@@ -49,8 +49,13 @@ async fn total(
     let _ = std::fs::remove_file(out_file);
     let api = server::start(invocations, contender.observability()).await?;
     let daemon = std::net::UdpSocket::bind("127.0.0.1:0")?;
-    let mut command =
-        contender.lambda_command("valgrind", &api.address, &daemon.local_addr()?.to_string());
+    let otlp = server::start_otlp_sink().await?;
+    let mut command = contender.lambda_command(
+        "valgrind",
+        &api.address,
+        &daemon.local_addr()?.to_string(),
+        &otlp.address,
+    );
     command
         .arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", out_file.display()))

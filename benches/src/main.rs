@@ -83,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The bootstraps measured side by side; the report reads the floor first and the
 /// official runtime third.
-fn contenders(examples: &std::path::Path) -> [Contender; 4] {
+fn contenders(examples: &std::path::Path) -> [Contender; 5] {
     [
         Contender::new("floor (raw keep-alive loop)", examples.join("floor")),
         Contender::new("lambda-kit", examples.join("kit_hello")),
@@ -93,6 +93,11 @@ fn contenders(examples: &std::path::Path) -> [Contender; 4] {
             examples.join("kit_hello_logging"),
         )
         .with_observability(),
+        Contender::new(
+            "lambda-kit, JSON logs + OTel export to a local receiver",
+            examples.join("kit_hello_otel"),
+        )
+        .with_otel(),
     ]
 }
 
@@ -147,11 +152,25 @@ fn run_soak(
 /// Builds the contenders in release mode and returns the folder holding them.
 fn build_examples() -> Result<PathBuf, Box<dyn std::error::Error>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "benches", "--examples"])
-        .status()?;
-    if !status.success() {
-        return Err("building the benchmark examples failed".into());
+    // The OpenTelemetry contender on its own: built together, the `otel` feature would be
+    // compiled into every lambda-kit contender.
+    for args in [
+        &["build", "--release", "-p", "benches", "--examples"][..],
+        &[
+            "build",
+            "--release",
+            "-p",
+            "benches",
+            "--example",
+            "kit_hello_otel",
+            "--features",
+            "otel",
+        ],
+    ] {
+        let status = Command::new(&cargo).args(args).status()?;
+        if !status.success() {
+            return Err("building the benchmark examples failed".into());
+        }
     }
     let exe = std::env::current_exe()?;
     let release = exe.parent().ok_or("the harness has no folder")?;

@@ -13,6 +13,7 @@ pub(crate) struct Contender {
     pub(crate) name: &'static str,
     pub(crate) binary: PathBuf,
     observability: bool,
+    otel: bool,
 }
 
 impl Contender {
@@ -21,7 +22,16 @@ impl Contender {
             name,
             binary,
             observability: false,
+            otel: false,
         }
+    }
+
+    /// Spans exported over OTLP/HTTP to a local receiver (with JSON logs, every invocation
+    /// sampled by its X-Ray header).
+    pub(crate) fn with_otel(mut self) -> Self {
+        self.observability = true;
+        self.otel = true;
+        self
     }
 
     /// JSON logs on, and every invocation sampled for X-Ray (sent to a local UDP socket).
@@ -36,13 +46,15 @@ impl Contender {
     }
 
     /// A quiet command running `program` in the Lambda environment of this contender: the
-    /// Runtime API at `runtime_api`, the X-Ray daemon at `daemon`. `program` is the
-    /// bootstrap itself, or a tool that runs it.
+    /// Runtime API at `runtime_api`, the X-Ray daemon at `daemon`, the OTLP receiver at
+    /// `otlp` (used by the OpenTelemetry contender only). `program` is the bootstrap itself,
+    /// or a tool that runs it.
     pub(crate) fn lambda_command(
         &self,
         program: impl AsRef<std::ffi::OsStr>,
         runtime_api: &str,
         daemon: &str,
+        otlp: &str,
     ) -> Command {
         let mut command = Command::new(program);
         command
@@ -58,6 +70,9 @@ impl Contender {
             .kill_on_drop(true);
         if self.observability {
             command.env("AWS_LAMBDA_LOG_FORMAT", "JSON");
+        }
+        if self.otel {
+            command.env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{otlp}"));
         }
         command
     }
@@ -102,10 +117,12 @@ pub(crate) async fn run(
     let api = server::start(invocations, contender.observability).await?;
     // Absorbs X-Ray datagrams so that sends succeed as they would with a daemon.
     let daemon = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    let otlp = server::start_otlp_sink().await?;
     let mut command = contender.lambda_command(
         &contender.binary,
         &api.address,
         &daemon.local_addr()?.to_string(),
+        &otlp.address,
     );
     let spawned = Instant::now();
     let mut child = command.spawn()?;

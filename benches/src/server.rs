@@ -151,3 +151,37 @@ async fn handle(
     *response.status_mut() = StatusCode::ACCEPTED;
     Ok(response)
 }
+
+/// An OTLP/HTTP receiver for the OpenTelemetry contender: it reads each export request
+/// whole and answers 200, as a collector extension does, without decoding (the harness
+/// measures the function, not the collector).
+pub(crate) struct OtlpSink {
+    pub(crate) address: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for OtlpSink {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub(crate) async fn start_otlp_sink() -> std::io::Result<OtlpSink> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?.to_string();
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let service = service_fn(|request: Request<Incoming>| async move {
+                    let _ = request.into_body().collect().await;
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(OtlpSink { address, server })
+}

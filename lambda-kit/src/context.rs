@@ -292,7 +292,7 @@ impl ContextBuilder {
             deadline_known,
             xray_trace_id: self
                 .xray_trace_id
-                .unwrap_or_else(|| Some(new_trace_header())),
+                .unwrap_or_else(|| Some(new_trace_header(false))),
             client_context: self.client_context,
             identity: self.identity,
             tenant_id: self.tenant_id,
@@ -302,8 +302,9 @@ impl ContextBuilder {
     }
 }
 
-/// A fresh, unsampled X-Ray trace header: `Root=1-<epoch hex>-<96 random bits>;Parent=...;Sampled=0`.
-pub(crate) fn new_trace_header() -> String {
+/// A fresh X-Ray trace header: `Root=1-<epoch hex>-<96 random bits>;Parent=...;Sampled=0`
+/// (or `Sampled=1` when `sampled`).
+pub(crate) fn new_trace_header(sampled: bool) -> String {
     let epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs())
@@ -311,10 +312,11 @@ pub(crate) fn new_trace_header() -> String {
     let random = uuid::Uuid::new_v4().simple().to_string();
     let parent = uuid::Uuid::new_v4().simple().to_string();
     format!(
-        "Root=1-{:08x}-{};Parent={};Sampled=0",
+        "Root=1-{:08x}-{};Parent={};Sampled={}",
         epoch as u32,
         &random[..24],
-        &parent[..16]
+        &parent[..16],
+        u8::from(sampled)
     )
 }
 

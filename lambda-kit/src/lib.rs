@@ -40,6 +40,7 @@
 //! - [`Error`] and [`Diagnostic`]: how failures become Lambda's `errorType`/`errorMessage`;
 //! - [`handler_fn`] and [`LambdaEvent`]: handlers as `tower::Service`s, so tower layers apply;
 //! - [`events`]: typed events, one cargo feature per event source;
+//! - `otel` (feature `otel`): OpenTelemetry traces over OTLP/HTTP, with Lambda's conventions;
 //! - `testing` (feature `testing`): fake contexts, in-process invoke, a fake Runtime API.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -63,6 +64,9 @@ mod local;
 pub mod logging;
 pub mod metrics;
 mod mode;
+#[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+pub mod otel;
 mod panic;
 pub mod protocol;
 mod random;

@@ -236,18 +236,22 @@ where
     // As in Lambda and `--serve`: the context's deadline is the timeout, and the
     // invocation is stopped there.
     let timeout = timeout.unwrap_or(config.local_timeout());
+    // Sampled, as `--serve` does it (see `serve.rs`).
     let context = Context::builder()
         .config(config)
         .deadline(SystemTime::now() + timeout)
+        .xray_trace_id(Some(crate::context::new_trace_header(true)))
         .build();
-    let span = crate::telemetry::invocation_span(&context, true);
+    let facts = crate::telemetry::event::event_facts_wanted()
+        .then(|| crate::telemetry::event::EventFacts::read(&payload));
+    let span = crate::telemetry::invocation_span(&context, true, facts.as_ref());
     let invocation = Arc::new(metrics)
         .scope(true, crate::drive::drive(&mut service, &payload, context))
         .instrument(span.clone());
     let outcome = tokio::time::timeout(timeout, invocation)
         .await
         .unwrap_or_else(|_| Err(timed_out(timeout)));
-    match outcome {
+    let printed = match outcome {
         Ok(FunctionResponse::Buffered(response)) => {
             let mut stdout = std::io::stdout().lock();
             // A closed stdout (piped into `head`) is not the handler's failure.
@@ -258,6 +262,7 @@ where
         Ok(FunctionResponse::Streamed(streamed)) => {
             // Chunks are printed as they come; an HTTP stream's prelude is not body.
             let mut body = streamed.body;
+            let mut failed = None;
             while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
                 match chunk {
                     Ok(chunk) => {
@@ -266,18 +271,23 @@ where
                     }
                     Err(error) => {
                         span.in_scope(|| crate::telemetry::log_failure(&error));
-                        return Err(error.reported(EXIT_FAILED));
+                        failed = Some(error);
+                        break;
                     }
                 }
             }
-            Ok(())
+            failed.map_or(Ok(()), |error| Err(error.reported(EXIT_FAILED)))
         }
         Err(error) => {
             span.in_scope(|| crate::telemetry::log_failure(&error));
             print_error(&error);
             Err(error.reported(EXIT_FAILED))
         }
-    }
+    };
+    // As after an answer inside Lambda: buffered telemetry leaves before the process does.
+    drop(span);
+    crate::telemetry::flush::flush_current().await;
+    printed
 }
 
 /// Prints the error JSON Lambda would return, on stdout.

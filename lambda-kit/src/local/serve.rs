@@ -453,7 +453,10 @@ fn next_headers(
         (header::REQUEST_ID, request_id.to_owned()),
         (header::DEADLINE_MS, deadline_ms.to_string()),
         (header::INVOKED_FUNCTION_ARN, arn),
-        (header::TRACE_ID, crate::context::new_trace_header()),
+        // Sampled, as with active tracing on: a local run is traced by whatever tracer is
+        // configured (an X-Ray daemon on 127.0.0.1:2000, an OTLP receiver); with nothing
+        // listening, the little that is sent is dropped.
+        (header::TRACE_ID, crate::context::new_trace_header(true)),
         ("content-type", "application/json".to_owned()),
     ];
     let client_context = client_context.map(|value| (header::CLIENT_CONTEXT, value));

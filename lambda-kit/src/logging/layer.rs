@@ -20,7 +20,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::{DebugBuffer, LogSchema};
 use crate::config::LogFormat;
 use crate::telemetry::fields::{FieldValue, Fields, Typed, push_json_str, push_json_value};
-use crate::telemetry::{field, is_invocation_span};
+use crate::telemetry::{TraceIds, field, is_invocation_span, trace_ids_wanted};
 
 /// Keys the runtime puts on the invocation span; text lines show the request id in its own
 /// column and leave the rest to JSON.
@@ -159,15 +159,28 @@ where
         let level = *metadata.level();
         let mut fields = Fields::default();
         let mut invocation = None;
+        let mut trace_ids = None;
+        let with_trace_ids = trace_ids_wanted();
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
-                if let Some(log) = span.extensions().get::<SpanLog>() {
+                let extensions = span.extensions();
+                if let Some(log) = extensions.get::<SpanLog>() {
                     fields.extend_from(&log.fields);
                     if log.invocation.is_some() {
                         invocation = Some(span.id());
                     }
                 }
+                if with_trace_ids {
+                    // The innermost traced span's ids win.
+                    if let Some(ids) = extensions.get::<TraceIds>() {
+                        trace_ids = Some(ids.clone());
+                    }
+                }
             }
+        }
+        if let Some(ids) = trace_ids {
+            fields.set(field::TRACE_ID, FieldValue::Str(ids.trace_id));
+            fields.set(field::SPAN_ID, FieldValue::Str(ids.span_id));
         }
         let invocation_span = invocation.as_ref().and_then(|id| ctx.span(id));
         let mut invocation_extensions = invocation_span.as_ref().map(|span| span.extensions_mut());

@@ -30,7 +30,8 @@ use crate::error::{Error, error_type};
 use crate::metrics::Metrics;
 use crate::protocol::MAX_RESPONSE_BYTES;
 use crate::response::FunctionResponse;
-use crate::telemetry::{invocation_span, log_failure};
+use crate::telemetry::event::{EventFacts, event_facts_wanted};
+use crate::telemetry::{flush, invocation_span, log_failure};
 
 /// Posts an error of the function's init to `/runtime/init/error`; a refusal or a failed
 /// post is logged, since the process is about to end either way.
@@ -208,6 +209,7 @@ where
             Polled::Invocation(context, payload) => (context, payload),
             Polled::Unreadable(unreadable) => {
                 answer_unreadable(&mut client, &shared.config, unreadable).await?;
+                flush::flush_current().await;
                 continue;
             }
         };
@@ -226,7 +228,8 @@ where
             trace_env.follow(context.xray_trace_id());
         }
         let cold_start = !shared.warm.swap(true, Ordering::Relaxed) && shared.first_is_cold;
-        let span = invocation_span(&context, cold_start);
+        let facts = event_facts_wanted().then(|| EventFacts::read(&payload));
+        let span = invocation_span(&context, cold_start, facts.as_ref());
         let answer_path = client.answer_path(context.request_id());
         let invocation_id = context.invocation_id().map(str::to_owned);
         // Boxed once: the wrappers below would otherwise move the whole handler future
@@ -241,6 +244,11 @@ where
             answer(&mut client, &answer_path, invocation_id.as_deref(), outcome).await
         });
         poll_fn(|cx| span.in_scope(|| handled.as_mut().poll(cx))).await?;
+        // The answer is posted, so the caller no longer waits; what observers buffered goes
+        // now, before `/next`, during which Lambda may freeze the environment. Closing the
+        // invocation span first puts it in this flush.
+        drop(span);
+        flush::flush_current().await;
     }
 }
 
@@ -320,7 +328,7 @@ async fn answer_unreadable(
         unreadable.invocation_id.as_deref(),
         Err(error),
     )
-    .instrument(invocation_span(&context, false))
+    .instrument(invocation_span(&context, false, None))
     .await
 }
 

@@ -1,11 +1,18 @@
 //! What every observer of an invocation shares: the invocation span's schema (its name,
 //! its field names, its constructor), the one failure line, and the field visitor.
 //!
-//! The log layer (`logging/`), the X-Ray layer (`xray/`) and the metrics scope
-//! (`metrics/`) import this module and `config`, never each other, as
-//! tracing-subscriber's layers share `field/` and `registry/`.
+//! The log layer (`logging/`), the X-Ray layer (`xray/`), the OpenTelemetry layer
+//! (`otel/`) and the metrics scope (`metrics/`) import this module and `config`, never each
+//! other, as tracing-subscriber's layers share `field/` and `registry/`. Besides the span's
+//! schema it holds what they have in common: the X-Ray trace header, facts read from the
+//! event, the ids of the current trace, and the flush the loop runs between invocations.
 
+pub(crate) mod event;
 pub(crate) mod fields;
+pub(crate) mod flush;
+pub(crate) mod trace_header;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::Metadata;
 
@@ -28,6 +35,19 @@ pub(crate) mod field {
     pub(crate) const TENANT_ID: &str = "tenantId";
     /// The whole trace header, for X-Ray (a leading `_` keeps a field out of log lines).
     pub(crate) const TRACE_HEADER: &str = "_trace_header";
+    /// The event's source kind (`faas.trigger`), when an observer asked for event facts.
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    pub(crate) const TRIGGER: &str = "_trigger";
+    /// The event's W3C `traceparent`, when an observer asked for event facts.
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    pub(crate) const TRACEPARENT: &str = "_traceparent";
+    /// The `tracestate` next to it.
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    pub(crate) const TRACESTATE: &str = "_tracestate";
+    /// The OpenTelemetry trace id (32 hex digits) of a line logged inside a traced span.
+    pub(crate) const TRACE_ID: &str = "trace_id";
+    /// The OpenTelemetry span id (16 hex digits) of that span.
+    pub(crate) const SPAN_ID: &str = "span_id";
     /// The failure line's errorType.
     pub(crate) const ERROR_TYPE: &str = "errorType";
     /// The failure line's errorMessage.
@@ -41,10 +61,15 @@ const INVOCATION_SPAN: &str = "invocation";
 
 /// The span every line logged during an invocation hangs off.
 ///
-/// Its fields are those of [`field`]: the keys log lines carry, and `_trace_header`, the
-/// full X-Ray header for the X-Ray layer. It is an ERROR span so that it exists at every
-/// log level: an ERROR line without its request id would be of little use.
-pub(crate) fn invocation_span(context: &Context, cold_start: bool) -> tracing::Span {
+/// Its fields are those of [`field`]: the keys log lines carry, `_trace_header`, the full
+/// X-Ray header for the X-Ray layer, and what was read from the event when an observer
+/// asked for it (see [`event`]). It is an ERROR span so that it exists at every log level:
+/// an ERROR line without its request id would be of little use.
+pub(crate) fn invocation_span(
+    context: &Context,
+    cold_start: bool,
+    facts: Option<&event::EventFacts>,
+) -> tracing::Span {
     let header = context.xray_trace_id();
     // The names are `field`'s constants, spelled out because `tracing` takes identifiers
     // here; a test below keeps the two the same.
@@ -56,7 +81,51 @@ pub(crate) fn invocation_span(context: &Context, cold_start: bool) -> tracing::S
         cold_start,
         tenantId = context.tenant_id(),
         _trace_header = header,
+        _trigger = facts.map(|facts| facts.trigger.as_str()),
+        _traceparent = facts.and_then(|facts| facts.traceparent.as_deref()),
+        _tracestate = facts.and_then(|facts| facts.tracestate.as_deref()),
     )
+}
+
+/// The OpenTelemetry ids of a span, hex-encoded, which the OpenTelemetry layer keeps in
+/// the extensions of the spans it traces and the log layer writes into lines logged inside
+/// them (`trace_id`, `span_id`).
+#[derive(Debug, Clone)]
+pub(crate) struct TraceIds {
+    /// 32 hex digits.
+    pub(crate) trace_id: String,
+    /// 16 hex digits.
+    pub(crate) span_id: String,
+}
+
+/// Whether any span may carry [`TraceIds`], so that the log layer looks for them only then.
+static TRACE_IDS: AtomicBool = AtomicBool::new(false);
+
+/// Tells the log layer to look for [`TraceIds`] from now on.
+#[cfg_attr(not(feature = "otel"), allow(dead_code))]
+pub(crate) fn spans_carry_trace_ids() {
+    TRACE_IDS.store(true, Ordering::Relaxed);
+}
+
+/// Whether spans may carry [`TraceIds`].
+pub(crate) fn trace_ids_wanted() -> bool {
+    TRACE_IDS.load(Ordering::Relaxed)
+}
+
+/// The first value `find` gives for the extensions of the current span or of one of its
+/// parents, innermost first: how the X-Ray and OpenTelemetry layers find their own data
+/// for a downstream call. `None` outside any span, or when the subscriber is not built on
+/// `tracing_subscriber::Registry`.
+pub(crate) fn find_in_current_scope<T>(
+    mut find: impl FnMut(&tracing_subscriber::registry::Extensions<'_>) -> Option<T>,
+) -> Option<T> {
+    use tracing_subscriber::registry::{LookupSpan as _, Registry};
+    let id = tracing::Span::current().id()?;
+    tracing::dispatcher::get_default(|dispatch| {
+        let registry = dispatch.downcast_ref::<Registry>()?;
+        let span = registry.span(&id)?;
+        span.scope().find_map(|span| find(&span.extensions()))
+    })
 }
 
 /// Whether `metadata` is the invocation span's.
@@ -92,7 +161,7 @@ mod tests {
     fn the_span_carries_the_schema_fields() {
         // A subscriber that enables everything, so that the span has its metadata.
         tracing::subscriber::with_default(tracing_subscriber::registry(), || {
-            let span = invocation_span(&Context::builder().build(), true);
+            let span = invocation_span(&Context::builder().build(), true, None);
             let metadata = span.metadata().expect("an enabled span");
             assert!(is_invocation_span(metadata));
             for name in [
@@ -102,6 +171,9 @@ mod tests {
                 field::COLD_START,
                 field::TENANT_ID,
                 field::TRACE_HEADER,
+                field::TRIGGER,
+                field::TRACEPARENT,
+                field::TRACESTATE,
             ] {
                 assert!(metadata.fields().field(name).is_some(), "{name}");
             }

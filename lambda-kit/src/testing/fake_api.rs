@@ -158,7 +158,7 @@ impl FakeInvocation {
                 header::INVOKED_FUNCTION_ARN,
                 "arn:aws:lambda:us-east-1:123456789012:function:test",
             )
-            .header(header::TRACE_ID, &crate::context::new_trace_header());
+            .header(header::TRACE_ID, &crate::context::new_trace_header(false));
         invocation
     }
 

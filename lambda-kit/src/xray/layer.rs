@@ -19,8 +19,8 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::document::Subsegment;
 use super::emitter::Emitter;
-use super::header::{Sampled, TraceHeader};
 use crate::telemetry::fields::{FieldValue, RecordTyped, Typed};
+use crate::telemetry::trace_header::{Sampled, TraceHeader};
 use crate::telemetry::{field, is_invocation_span};
 
 /// The `tracing` layer that records X-Ray subsegments; build it with [`super::XRay`].

@@ -26,16 +26,13 @@
 
 mod document;
 mod emitter;
-mod header;
 mod layer;
 
 use std::sync::Arc;
 
-use tracing_subscriber::registry::{LookupSpan, Registry};
-
+pub use crate::telemetry::trace_header::{Sampled, TraceHeader, TraceHeaderError};
 pub use document::MAX_DATAGRAM_BYTES;
 pub use emitter::DaemonAddressError;
-pub use header::{Sampled, TraceHeader, TraceHeaderError};
 pub use layer::XRayTracingLayer;
 
 use self::emitter::{Emitter, daemon_address};
@@ -110,19 +107,13 @@ impl XRay {
 /// assert!(header.is_none(), "outside an invocation there is no trace");
 /// ```
 pub fn current_trace_header() -> Option<String> {
-    let id = tracing::Span::current().id()?;
-    tracing::dispatcher::get_default(|dispatch| {
-        let registry = dispatch.downcast_ref::<Registry>()?;
-        let span = registry.span(&id)?;
-        span.scope().find_map(|span| {
-            let extensions = span.extensions();
-            if let Some(open) = extensions.get::<OpenSubsegment>() {
-                return Some(open.header.with_parent(&open.document.id).to_string());
-            }
-            extensions
-                .get::<InvocationTrace>()
-                .map(|trace| trace.header.to_string())
-        })
+    crate::telemetry::find_in_current_scope(|extensions| {
+        if let Some(open) = extensions.get::<OpenSubsegment>() {
+            return Some(open.header.with_parent(&open.document.id).to_string());
+        }
+        extensions
+            .get::<InvocationTrace>()
+            .map(|trace| trace.header.to_string())
     })
 }
 

@@ -1,4 +1,6 @@
-//! The X-Ray trace header: `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1`.
+//! The X-Ray trace header: `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1`,
+//! which Lambda passes with every invocation and which the X-Ray and OpenTelemetry layers
+//! both read.
 //!
 //! Parsing is lenient about order and unknown keys (kept, and written back out), strict
 //! about the ids: a header whose `Root` or `Parent` is malformed is an error, and the
@@ -145,7 +147,7 @@ fn is_hex(text: &str, len: usize) -> bool {
 }
 
 /// `1-<8 hex>-<24 hex>`.
-pub(crate) fn is_trace_id(id: &str) -> bool {
+fn is_trace_id(id: &str) -> bool {
     let mut parts = id.split('-');
     matches!(
         (parts.next(), parts.next(), parts.next(), parts.next()),
@@ -154,7 +156,7 @@ pub(crate) fn is_trace_id(id: &str) -> bool {
 }
 
 /// 16 hex digits.
-pub(crate) fn is_segment_id(id: &str) -> bool {
+fn is_segment_id(id: &str) -> bool {
     is_hex(id, 16)
 }
 
