@@ -585,3 +585,42 @@ async fn a_bootstrap_turns_it_on_from_the_standard_environment() {
         Some(StatusCode::Error as i32)
     );
 }
+
+#[tokio::test]
+async fn a_failed_batch_record_does_not_fail_the_invocation() {
+    use lambda_kit::batch::BatchProcessor;
+    use lambda_kit::events::sqs::SqsEvent;
+    let mut traced = traced(
+        Behaviour::Answer,
+        |otel| otel,
+        false,
+        |event: Value, _| async {
+            let event: SqsEvent = serde_json::from_value(event)?;
+            let response = BatchProcessor::new()
+                .sqs(event, |message| async move {
+                    match message.body.as_deref() {
+                        Some("bad") => Err(Error::new("Record.Bad", "unreadable")),
+                        _ => Ok(()),
+                    }
+                })
+                .await?;
+            Ok(serde_json::to_value(response)?)
+        },
+    )
+    .await;
+    let record =
+        |id: &str, body: &str| json!({"messageId": id, "body": body, "eventSource": "aws:sqs"});
+    let id = traced.push(
+        json!({"Records": [record("m-1", "good"), record("m-2", "bad")]}),
+        &xray(true),
+    );
+    let export = traced.receiver.next().await;
+    let answer = traced.api.response_json(&id).await;
+    assert_eq!(answer["batchItemFailures"][0]["itemIdentifier"], "m-2");
+    let invocation = named(&export.spans(), "orders");
+    assert_ne!(
+        invocation.status.as_ref().map(|status| status.code),
+        Some(StatusCode::Error as i32)
+    );
+    assert!(!event_names(invocation).contains(&"exception"));
+}

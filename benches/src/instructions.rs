@@ -61,7 +61,12 @@ async fn total(
         .arg(format!("--callgrind-out-file={}", out_file.display()))
         .arg(&contender.binary);
     let mut child = command.spawn()?;
-    api.done.notified().await;
+    tokio::select! {
+        () = api.done.notified() => {}
+        exited = child.wait() => {
+            return Err(format!("{} under valgrind ended early: {exited:?}", contender.name).into());
+        }
+    }
     // SIGTERM, not SIGKILL: valgrind writes the counts when its client ends by a signal.
     let pid = child.id().ok_or("valgrind exited early")?;
     Command::new("kill")

@@ -26,8 +26,8 @@ impl Contender {
         }
     }
 
-    /// Spans exported over OTLP/HTTP to a local receiver (with JSON logs, every invocation
-    /// sampled by its X-Ray header).
+    /// Spans exported over OTLP/HTTP to a local receiver instead of X-Ray (with JSON logs,
+    /// every invocation sampled by its X-Ray header).
     pub(crate) fn with_otel(mut self) -> Self {
         self.observability = true;
         self.otel = true;
@@ -72,7 +72,10 @@ impl Contender {
             command.env("AWS_LAMBDA_LOG_FORMAT", "JSON");
         }
         if self.otel {
-            command.env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{otlp}"));
+            // OpenTelemetry instead of X-Ray, as a function would choose one of them.
+            command
+                .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{otlp}"))
+                .env("POWERTOOLS_TRACE_DISABLED", "true");
         }
         command
     }
@@ -126,7 +129,12 @@ pub(crate) async fn run(
     );
     let spawned = Instant::now();
     let mut child = command.spawn()?;
-    api.done.notified().await;
+    tokio::select! {
+        () = api.done.notified() => {}
+        exited = child.wait() => {
+            return Err(format!("{} ended early: {exited:?}", contender.name).into());
+        }
+    }
     let peak_rss_kib = child.id().map(peak_rss_kib).unwrap_or_default();
     let cpu = child.id().map(cpu_time).unwrap_or_default();
     child.kill().await?;

@@ -173,14 +173,17 @@ where
                 if with_trace_ids {
                     // The innermost traced span's ids win.
                     if let Some(ids) = extensions.get::<TraceIds>() {
-                        trace_ids = Some(ids.clone());
+                        trace_ids = Some(*ids);
                     }
                 }
             }
         }
         if let Some(ids) = trace_ids {
-            fields.set(field::TRACE_ID, FieldValue::Str(ids.trace_id));
-            fields.set(field::SPAN_ID, FieldValue::Str(ids.span_id));
+            fields.set(
+                field::TRACE_ID,
+                FieldValue::Str(TraceIds::hex(&ids.trace_id)),
+            );
+            fields.set(field::SPAN_ID, FieldValue::Str(TraceIds::hex(&ids.span_id)));
         }
         let invocation_span = invocation.as_ref().and_then(|id| ctx.span(id));
         let mut invocation_extensions = invocation_span.as_ref().map(|span| span.extensions_mut());

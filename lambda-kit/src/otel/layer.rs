@@ -134,10 +134,13 @@ where
             return;
         };
         let metadata = event.metadata();
-        if metadata.target().starts_with("lambda_kit")
+        // The failure line (`telemetry::log_failure`): recorded on the invocation span,
+        // whatever the event level. A failed batch record is logged with an errorType too,
+        // but at WARN: it does not fail the invocation.
+        if *metadata.level() == Level::ERROR
+            && metadata.target().starts_with("lambda_kit")
             && metadata.fields().field(field::ERROR_TYPE).is_some()
         {
-            // The failure line: recorded on the invocation span, whatever the level setting.
             let Some(invocation) = span.scope().find_map(|span| {
                 let extensions = span.extensions();
                 let otel = extensions.get::<OtelSpan>()?;
@@ -235,8 +238,8 @@ fn insert(
     let span_context = context.span().span_context().clone();
     if span_context.is_valid() {
         extensions.insert(TraceIds {
-            trace_id: span_context.trace_id().to_string(),
-            span_id: span_context.span_id().to_string(),
+            trace_id: span_context.trace_id().to_bytes(),
+            span_id: span_context.span_id().to_bytes(),
         });
     }
     extensions.insert(OtelSpan {
@@ -317,11 +320,16 @@ impl OtelTracingLayer {
 /// `cloud.resource_id`: the function's ARN with the qualifier the caller used (an alias,
 /// say) replaced by the version that runs, as the conventions ask.
 fn resource_id(invoked_arn: &str, version: &str) -> Option<String> {
-    let parts: Vec<&str> = invoked_arn.split(':').collect();
-    if parts.len() < 7 || parts[0] != "arn" || parts[5] != "function" {
+    // `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`: the first seven parts.
+    let mut parts = invoked_arn.split(':');
+    if parts.next() != Some("arn") || parts.nth(4) != Some("function") || parts.next().is_none() {
         return None;
     }
-    Some(format!("{}:{version}", parts[..7].join(":")))
+    let end = invoked_arn
+        .match_indices(':')
+        .nth(6)
+        .map_or(invoked_arn.len(), |(at, _)| at);
+    Some(format!("{}:{version}", &invoked_arn[..end]))
 }
 
 /// The invocation span's fields this layer reads.

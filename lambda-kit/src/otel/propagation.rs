@@ -9,20 +9,43 @@ use opentelemetry::trace::{
 };
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
-use crate::telemetry::trace_header::{Sampled, TraceHeader};
-
 /// The span context an X-Ray header names: its `Root` as the trace id, its `Parent` as the
 /// parent span id, `Sampled=1` as the sampled flag. `None` for a header without a parent
-/// or that does not parse: Lambda sends such incomplete headers when X-Ray is off.
+/// or with malformed ids: Lambda sends such incomplete headers when X-Ray is off.
+///
+/// Read in place, without building a [`TraceHeader`](crate::xray::TraceHeader): this runs
+/// for every invocation, and only three of the header's parts matter here.
 pub(crate) fn from_xray(header: &str) -> Option<SpanContext> {
-    let header = TraceHeader::parse(header).ok()?;
+    let (mut root, mut parent, mut sampled) = (None, None, false);
+    for part in header.split(';') {
+        let Some((key, value)) = part.split_once('=') else {
+            continue;
+        };
+        match key.trim() {
+            "Root" => root = Some(value.trim()),
+            "Parent" => parent = Some(value.trim()),
+            "Sampled" => sampled = value.trim() == "1",
+            _ => {}
+        }
+    }
     // `1-5759e988-bd862e3fe1be46a994272793`: the epoch part and the random part together
     // are the 128-bit OpenTelemetry trace id.
-    let mut parts = header.root().splitn(3, '-').skip(1);
-    let trace_hex = format!("{}{}", parts.next()?, parts.next()?);
-    let trace_id = TraceId::from_hex(&trace_hex).ok()?;
-    let span_id = SpanId::from_hex(header.parent()?).ok()?;
-    let flags = if header.sampled() == Sampled::Yes {
+    let root = root?.strip_prefix("1-")?;
+    let (epoch, random) = root.split_once('-')?;
+    // Hex digits only: `from_str_radix` would also take a leading `+`.
+    let is_hex = |text: &str, len: usize| {
+        text.len() == len && text.bytes().all(|byte| byte.is_ascii_hexdigit())
+    };
+    if !is_hex(epoch, 8) || !is_hex(random, 24) {
+        return None;
+    }
+    let mut trace_hex = [0u8; 32];
+    trace_hex[..8].copy_from_slice(epoch.as_bytes());
+    trace_hex[8..].copy_from_slice(random.as_bytes());
+    let trace_id = TraceId::from_hex(std::str::from_utf8(&trace_hex).ok()?).ok()?;
+    let parent = parent.filter(|parent| is_hex(parent, 16))?;
+    let span_id = SpanId::from_hex(parent).ok()?;
+    let flags = if sampled {
         TraceFlags::SAMPLED
     } else {
         TraceFlags::default()
@@ -101,6 +124,10 @@ mod tests {
             "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=0000000000000000;Sampled=1",
             "Root=1-00000000-000000000000000000000000;Parent=53995c3f42cd8ad8",
             "Root=nonsense;Parent=53995c3f42cd8ad8",
+            "Root=1-5759e988-bd862e3fe1be46a99427279;Parent=53995c3f42cd8ad8",
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad",
+            "Root=1-5759e988-bd862e3fe1be46a99427279g;Parent=53995c3f42cd8ad8",
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=+3995c3f42cd8ad8",
             "",
         ] {
             assert!(from_xray(header).is_none(), "{header}");

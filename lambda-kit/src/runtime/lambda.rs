@@ -248,7 +248,9 @@ where
         // now, before `/next`, during which Lambda may freeze the environment. Closing the
         // invocation span first puts it in this flush.
         drop(span);
-        flush::flush_current().await;
+        if flush::is_needed() {
+            flush::flush_current().await;
+        }
     }
 }
 

@@ -70,9 +70,10 @@ pub(crate) fn want_event_facts() {
     WANTED.store(true, Ordering::Relaxed);
 }
 
-/// Whether the runtime reads [`EventFacts`].
+/// Whether the runtime reads [`EventFacts`]. Only the OpenTelemetry layer asks for them;
+/// without its feature this is `false` at compile time, and the reading is left out.
 pub(crate) fn event_facts_wanted() -> bool {
-    WANTED.load(Ordering::Relaxed)
+    cfg!(feature = "otel") && WANTED.load(Ordering::Relaxed)
 }
 
 impl EventFacts {

@@ -36,9 +36,16 @@ impl FlushHandle {
 /// Whether any handle was ever made: until then the loop's check is one load.
 static ANY: AtomicBool = AtomicBool::new(false);
 
+/// Whether a flush handle exists at all: checked before [`flush_current`], so that the
+/// loop does not even build its future when nothing buffers.
+pub(crate) fn is_needed() -> bool {
+    // Only the OpenTelemetry layer buffers today: without its feature, `false` at compile time.
+    cfg!(feature = "otel") && ANY.load(Ordering::Relaxed)
+}
+
 /// Runs the flush of the current subscriber's buffering layer, if it has one.
 pub(crate) async fn flush_current() {
-    if !ANY.load(Ordering::Relaxed) {
+    if !is_needed() {
         return;
     }
     let handle = tracing::dispatcher::get_default(|dispatch| {

@@ -72,30 +72,53 @@ pub(crate) fn invocation_span(
 ) -> tracing::Span {
     let header = context.xray_trace_id();
     // The names are `field`'s constants, spelled out because `tracing` takes identifiers
-    // here; a test below keeps the two the same.
-    tracing::error_span!(
-        "invocation",
-        requestId = context.request_id(),
-        xrayTraceId = header.map(trace_root),
-        function_arn = context.invoked_function_arn(),
-        cold_start,
-        tenantId = context.tenant_id(),
-        _trace_header = header,
-        _trigger = facts.map(|facts| facts.trigger.as_str()),
-        _traceparent = facts.and_then(|facts| facts.traceparent.as_deref()),
-        _tracestate = facts.and_then(|facts| facts.tracestate.as_deref()),
-    )
+    // here; a test below keeps the two the same. Two callsites, so that an invocation
+    // without event facts does not carry three more (empty) fields through every layer.
+    match facts {
+        None => tracing::error_span!(
+            "invocation",
+            requestId = context.request_id(),
+            xrayTraceId = header.map(trace_root),
+            function_arn = context.invoked_function_arn(),
+            cold_start,
+            tenantId = context.tenant_id(),
+            _trace_header = header,
+        ),
+        Some(facts) => tracing::error_span!(
+            "invocation",
+            requestId = context.request_id(),
+            xrayTraceId = header.map(trace_root),
+            function_arn = context.invoked_function_arn(),
+            cold_start,
+            tenantId = context.tenant_id(),
+            _trace_header = header,
+            _trigger = facts.trigger.as_str(),
+            _traceparent = facts.traceparent.as_deref(),
+            _tracestate = facts.tracestate.as_deref(),
+        ),
+    }
 }
 
-/// The OpenTelemetry ids of a span, hex-encoded, which the OpenTelemetry layer keeps in
-/// the extensions of the spans it traces and the log layer writes into lines logged inside
-/// them (`trace_id`, `span_id`).
-#[derive(Debug, Clone)]
+/// The OpenTelemetry ids of a span, which the OpenTelemetry layer keeps in the extensions
+/// of the spans it traces and the log layer writes, hex-encoded, into lines logged inside
+/// them (`trace_id`, `span_id`). Kept as bytes: most spans log nothing.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct TraceIds {
-    /// 32 hex digits.
-    pub(crate) trace_id: String,
-    /// 16 hex digits.
-    pub(crate) span_id: String,
+    pub(crate) trace_id: [u8; 16],
+    pub(crate) span_id: [u8; 8],
+}
+
+impl TraceIds {
+    /// Lowercase hex, as OpenTelemetry writes ids.
+    pub(crate) fn hex(bytes: &[u8]) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(bytes.len() * 2);
+        for byte in bytes {
+            text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+        }
+        text
+    }
 }
 
 /// Whether any span may carry [`TraceIds`], so that the log layer looks for them only then.
@@ -109,7 +132,8 @@ pub(crate) fn spans_carry_trace_ids() {
 
 /// Whether spans may carry [`TraceIds`].
 pub(crate) fn trace_ids_wanted() -> bool {
-    TRACE_IDS.load(Ordering::Relaxed)
+    // Only the OpenTelemetry layer sets them: without its feature, `false` at compile time.
+    cfg!(feature = "otel") && TRACE_IDS.load(Ordering::Relaxed)
 }
 
 /// The first value `find` gives for the extensions of the current span or of one of its
@@ -161,21 +185,28 @@ mod tests {
     fn the_span_carries_the_schema_fields() {
         // A subscriber that enables everything, so that the span has its metadata.
         tracing::subscriber::with_default(tracing_subscriber::registry(), || {
-            let span = invocation_span(&Context::builder().build(), true, None);
-            let metadata = span.metadata().expect("an enabled span");
-            assert!(is_invocation_span(metadata));
-            for name in [
+            let context = Context::builder().build();
+            let common = [
                 field::REQUEST_ID,
                 field::XRAY_TRACE_ID,
                 field::FUNCTION_ARN,
                 field::COLD_START,
                 field::TENANT_ID,
                 field::TRACE_HEADER,
-                field::TRIGGER,
-                field::TRACEPARENT,
-                field::TRACESTATE,
+            ];
+            let facts = event::EventFacts::default();
+            for (span, extra) in [
+                (invocation_span(&context, true, None), &[][..]),
+                (
+                    invocation_span(&context, true, Some(&facts)),
+                    &[field::TRIGGER, field::TRACEPARENT, field::TRACESTATE][..],
+                ),
             ] {
-                assert!(metadata.fields().field(name).is_some(), "{name}");
+                let metadata = span.metadata().expect("an enabled span");
+                assert!(is_invocation_span(metadata));
+                for name in common.iter().chain(extra) {
+                    assert!(metadata.fields().field(name).is_some(), "{name}");
+                }
             }
         });
     }
