@@ -226,6 +226,13 @@ pub mod bench {
             .map(|(request, _shape)| request)
     }
 
+    /// Reads what the OpenTelemetry layer takes from an event before the handler runs: the
+    /// `faas.trigger` value and a W3C `traceparent`, as the loop does for every event then.
+    pub fn event_facts(payload: &[u8]) -> (&'static str, Option<String>) {
+        let facts = crate::telemetry::event::EventFacts::read(payload);
+        (facts.trigger.as_str(), facts.traceparent)
+    }
+
     /// Builds, ends and encodes one X-Ray subsegment with an annotation, as the X-Ray layer
     /// does when a sampled span closes; returns the datagram's length.
     pub fn xray_datagram() -> usize {

@@ -92,6 +92,49 @@ pub(crate) fn to_xray(context: &SpanContext) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telemetry::trace_header::{Sampled, TraceHeader};
+
+    /// The parent the X-Ray layer's parser names: what reading in place must agree with.
+    fn via_trace_header(text: &str) -> Option<SpanContext> {
+        let header = TraceHeader::parse(text).ok()?;
+        let trace_id = TraceId::from_hex(&header.root()[2..].replace('-', "")).ok()?;
+        let span_id = SpanId::from_hex(header.parent()?).ok()?;
+        let flags = match header.sampled() {
+            Sampled::Yes => TraceFlags::SAMPLED,
+            _ => TraceFlags::default(),
+        };
+        let context = SpanContext::new(trace_id, span_id, flags, true, TraceState::default());
+        context.is_valid().then_some(context)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_in_place_agrees_with_the_trace_header_parser(
+            root in "1-[0-9a-f]{8}-[0-9a-f]{24}|1-[0-9a-fA-F+g]{7,9}-[0-9a-f+]{23,25}|[ -~]{0,12}",
+            parent in proptest::option::of("[0-9a-f]{16}|[0-9a-f+ ]{15,17}|0{16}"),
+            sampled in proptest::option::of("[01?]"),
+            lineage in proptest::option::of("[0-9a-f]{8}:[0-9]"),
+            parent_first in proptest::bool::ANY,
+        ) {
+            let mut parts = vec![format!("Root={root}")];
+            if let Some(parent) = parent {
+                let part = format!("Parent={parent}");
+                if parent_first { parts.insert(0, part) } else { parts.push(part) }
+            }
+            parts.extend(sampled.map(|sampled| format!("Sampled={sampled}")));
+            parts.extend(lineage.map(|lineage| format!("Lineage={lineage}")));
+            let text = parts.join(";");
+            match TraceHeader::parse(&text) {
+                Ok(_) => proptest::prop_assert_eq!(from_xray(&text), via_trace_header(&text)),
+                Err(_) => proptest::prop_assert_eq!(from_xray(&text), None),
+            }
+        }
+
+        #[test]
+        fn any_text_is_read_without_a_panic(text in ".*") {
+            let _ = from_xray(&text);
+        }
+    }
 
     const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1";
 

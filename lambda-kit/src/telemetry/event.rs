@@ -407,6 +407,29 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_read_without_a_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let facts = EventFacts::read(&bytes);
+            if serde_json::from_slice::<IgnoredAny>(&bytes).is_err() {
+                proptest::prop_assert_eq!(facts, EventFacts::default());
+            }
+        }
+
+        #[test]
+        fn events_with_any_header_values_are_read(
+            name in "[a-zA-Z]{1,12}",
+            value in ".{0,40}",
+            list in proptest::bool::ANY,
+        ) {
+            let value = if list { serde_json::json!([value]) } else { serde_json::json!(value) };
+            let event = serde_json::json!({"headers": {name.clone(): value}, "requestContext": {}});
+            let facts = read(event);
+            proptest::prop_assert_eq!(facts.trigger, Trigger::Http);
+            proptest::prop_assert_eq!(facts.traceparent.is_some(), name.eq_ignore_ascii_case("traceparent"));
+        }
+    }
+
     #[test]
     fn schedules_are_timers_and_anything_else_is_other() {
         let schedule = read(serde_json::json!({
