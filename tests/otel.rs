@@ -502,10 +502,14 @@ async fn concurrent_invocations_keep_their_own_parents() {
 }
 
 #[tokio::test]
-async fn http_json_is_spoken_when_asked_for() {
+async fn http_json_and_headers_are_sent_when_asked_for() {
     let mut traced = traced(
         Behaviour::Answer,
-        |otel| otel.protocol(OtlpProtocol::HttpJson),
+        |otel| {
+            otel.protocol(OtlpProtocol::HttpJson)
+                .header("x-honeycomb-team", "secret")
+                .resource_attribute("team", "payments")
+        },
         false,
         |_: Value, _| async { Ok(json!({})) },
     )
@@ -513,6 +517,11 @@ async fn http_json_is_spoken_when_asked_for() {
     traced.push(json!({}), &xray(true));
     let export = traced.receiver.next().await;
     assert_eq!(export.content_type, "application/json");
+    assert_eq!(export.headers["x-honeycomb-team"], "secret");
+    assert_eq!(
+        attribute(export.resource(), "team").as_deref(),
+        Some("payments")
+    );
     let invocation = named(&export.spans(), "orders");
     assert_eq!(hex(&invocation.trace_id), ROOT_HEX);
     assert_eq!(hex(&invocation.parent_span_id), PARENT);
@@ -552,7 +561,7 @@ async fn inject_passes_the_current_span_on_in_both_formats() {
 }
 
 #[tokio::test]
-async fn a_bootstrap_turns_it_on_from_the_standard_environment() {
+async fn a_bootstrap_is_configured_by_the_standard_environment() {
     let api = Arc::new(FakeRuntimeApi::start().await.expect("starts"));
     let observer = Arc::clone(&api);
     let mut receiver = Receiver::start(Behaviour::Answer, move || {
@@ -564,20 +573,34 @@ async fn a_bootstrap_turns_it_on_from_the_standard_environment() {
     let _child = command
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url())
         .env("OTEL_SERVICE_NAME", "from-env")
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .env("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=k%201")
+        .env("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
+        // Records the invocation although its X-Ray header says Sampled=0.
+        .env("OTEL_TRACES_SAMPLER", "always_on")
         .env("AWS_LAMBDA_FUNCTION_NAME", "accept")
         .kill_on_drop(true)
         .spawn()
         .expect("the bootstrap starts");
     let id = api.push_invocation(
         FakeInvocation::json(&json!({"refuse": "o-9"}))
-            .header("Lambda-Runtime-Trace-Id", &xray(true)),
+            .header("Lambda-Runtime-Trace-Id", &xray(false)),
     );
     let export = receiver.next().await;
     assert_eq!(api.error_answer(&id).await.error_type, "Order.Refused");
-    assert_eq!(
-        attribute(export.resource(), "service.name").as_deref(),
-        Some("from-env")
-    );
+    assert_eq!(export.content_type, "application/json");
+    assert_eq!(export.headers["x-api-key"], "k 1");
+    for (key, value) in [
+        ("service.name", "from-env"),
+        ("deployment.environment", "test"),
+        ("faas.name", "accept"),
+    ] {
+        assert_eq!(
+            attribute(export.resource(), key).as_deref(),
+            Some(value),
+            "{key}"
+        );
+    }
     let invocation = named(&export.spans(), "accept");
     assert_eq!(hex(&invocation.parent_span_id), PARENT);
     assert_eq!(

@@ -32,6 +32,8 @@ pub enum Behaviour {
 pub struct Export<T> {
     /// Its `Content-Type`.
     pub content_type: String,
+    /// Its headers.
+    pub headers: http::HeaderMap,
     /// Its decoded body.
     pub request: ExportTraceServiceRequest,
     /// What the test's observer returned when it arrived, before it was answered.
@@ -134,6 +136,7 @@ async fn receive<T>(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let observed = observe();
     assert_eq!(request.uri().path(), "/v1/traces");
+    let headers = request.headers().clone();
     let content_type = request
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -154,6 +157,7 @@ async fn receive<T>(
     let json = content_type == "application/json";
     let _ = sender.send(Export {
         content_type,
+        headers,
         request,
         observed,
     });

@@ -31,15 +31,19 @@
 //! costs at most the flush bound, with one warning, never a failed invocation.
 //!
 //! ```
-//! # async fn charge(_: u64) {}
+//! use tracing::Instrument as _;
+//! # async fn charge(_: u64, _: &http::HeaderMap) {}
+//!
 //! async fn pay(order_id: u64) {
+//!     async {
+//!         // Pass the trace on: `traceparent` and `X-Amzn-Trace-Id` for a downstream call.
+//!         let mut headers = http::HeaderMap::new();
+//!         lambda_kit::otel::inject(&mut headers);
+//!         charge(order_id, &headers).await;
+//!     }
 //!     // A child span of the invocation, with an attribute.
-//!     let span = tracing::info_span!("charge", order_id);
-//!     let _entered = span.enter();
-//!     // Pass the trace on: `traceparent` and `X-Amzn-Trace-Id` for a downstream call.
-//!     let mut headers = http::HeaderMap::new();
-//!     lambda_kit::otel::inject(&mut headers);
-//!     charge(order_id).await;
+//!     .instrument(tracing::info_span!("charge", order_id))
+//!     .await
 //! }
 //! ```
 
