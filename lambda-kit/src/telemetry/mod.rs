@@ -74,24 +74,23 @@ pub(crate) fn invocation_span(
     // The names are `field`'s constants, spelled out because `tracing` takes identifiers
     // here; a test below keeps the two the same. Two callsites, so that an invocation
     // without event facts does not carry three more (empty) fields through every layer.
+    macro_rules! span_with {
+        ($($facts:tt)*) => {
+            tracing::error_span!(
+                "invocation",
+                requestId = context.request_id(),
+                xrayTraceId = header.map(trace_root),
+                function_arn = context.invoked_function_arn(),
+                cold_start,
+                tenantId = context.tenant_id(),
+                _trace_header = header,
+                $($facts)*
+            )
+        };
+    }
     match facts {
-        None => tracing::error_span!(
-            "invocation",
-            requestId = context.request_id(),
-            xrayTraceId = header.map(trace_root),
-            function_arn = context.invoked_function_arn(),
-            cold_start,
-            tenantId = context.tenant_id(),
-            _trace_header = header,
-        ),
-        Some(facts) => tracing::error_span!(
-            "invocation",
-            requestId = context.request_id(),
-            xrayTraceId = header.map(trace_root),
-            function_arn = context.invoked_function_arn(),
-            cold_start,
-            tenantId = context.tenant_id(),
-            _trace_header = header,
+        None => span_with!(),
+        Some(facts) => span_with!(
             _trigger = facts.trigger.as_str(),
             _traceparent = facts.traceparent.as_deref(),
             _tracestate = facts.tracestate.as_deref(),
