@@ -539,7 +539,12 @@ async fn inject_passes_the_current_span_on_in_both_formats() {
             let mut headers = http::HeaderMap::new();
             assert!(lambda_kit::otel::inject(&mut headers));
             let text = |name: &str| headers[name].to_str().expect("text").to_owned();
-            Ok(json!({"traceparent": text("traceparent"), "xray": text("x-amzn-trace-id")}))
+            let (trace_id, span_id) = lambda_kit::otel::current_ids().expect("a traced span");
+            Ok(json!({
+                "traceparent": text("traceparent"),
+                "xray": text("x-amzn-trace-id"),
+                "ids": [trace_id, span_id],
+            }))
         },
     )
     .await;
@@ -552,6 +557,12 @@ async fn inject_passes_the_current_span_on_in_both_formats() {
     assert_eq!(
         answer["xray"],
         format!("Root={ROOT};Parent={span_id};Sampled=1")
+    );
+    assert_eq!(answer["ids"], json!([ROOT_HEX, span_id]));
+    assert_eq!(
+        lambda_kit::otel::current_ids(),
+        None,
+        "no ids outside an invocation"
     );
     let mut headers = http::HeaderMap::new();
     assert!(

@@ -242,8 +242,7 @@ where
         .deadline(SystemTime::now() + timeout)
         .xray_trace_id(Some(crate::context::new_trace_header(true)))
         .build();
-    let facts = crate::telemetry::event::event_facts_wanted()
-        .then(|| crate::telemetry::event::EventFacts::read(&payload));
+    let facts = crate::telemetry::event::EventFacts::if_wanted(&payload);
     let span = crate::telemetry::invocation_span(&context, true, facts.as_ref());
     let invocation = Arc::new(metrics)
         .scope(true, crate::drive::drive(&mut service, &payload, context))

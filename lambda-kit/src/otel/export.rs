@@ -59,9 +59,9 @@ impl SpanProcessor for BufferingProcessor {
 
 /// Sends the buffer with the OTLP exporter, within `timeout`.
 pub(crate) struct Exporting<X> {
-    pub(crate) buffer: Arc<SpanBuffer>,
-    pub(crate) exporter: X,
-    pub(crate) timeout: Duration,
+    buffer: Arc<SpanBuffer>,
+    exporter: X,
+    timeout: Duration,
     /// Whether the last flush failed: failures are logged when they start and when they
     /// end, not once per invocation.
     failing: AtomicBool,

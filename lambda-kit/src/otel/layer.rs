@@ -91,13 +91,7 @@ where
             None if attributes.is_contextual() => ctx.lookup_current(),
             None => None,
         };
-        let Some(parent) = parent.and_then(|parent| {
-            parent.scope().find_map(|span| {
-                span.extensions()
-                    .get::<OtelSpan>()
-                    .map(|otel| otel.context.clone())
-            })
-        }) else {
+        let Some((parent, _)) = parent.as_ref().and_then(innermost_traced) else {
             return;
         };
         // The children of a trace that is not recorded are not recorded either (the
@@ -154,7 +148,7 @@ where
             span.add_event(
                 "exception",
                 vec![
-                    KeyValue::new(semconv::EXCEPTION_TYPE, failure.error_type.clone()),
+                    KeyValue::new(semconv::EXCEPTION_TYPE, failure.error_type),
                     KeyValue::new(semconv::EXCEPTION_MESSAGE, failure.message.clone()),
                 ],
             );
@@ -164,11 +158,7 @@ where
         if *metadata.level() > self.event_level {
             return;
         }
-        let Some(context) = span.scope().find_map(|span| {
-            span.extensions()
-                .get::<OtelSpan>()
-                .map(|otel| otel.context.clone())
-        }) else {
+        let Some((context, in_invocation_span)) = innermost_traced(&span) else {
             return;
         };
         let target = context.span();
@@ -187,7 +177,7 @@ where
         target.add_event(name, fields.attributes);
         // An ERROR inside a child span marks that span failed; the invocation's status
         // follows its answer instead.
-        if *metadata.level() == Level::ERROR && !is_invocation_context(&span) {
+        if *metadata.level() == Level::ERROR && !in_invocation_span {
             target.set_status(Status::error(""));
         }
     }
@@ -215,18 +205,19 @@ where
     }
 }
 
-/// Whether the innermost traced span around `span` is the invocation's.
-fn is_invocation_context<S>(span: &tracing_subscriber::registry::SpanRef<'_, S>) -> bool
+/// The innermost traced span around `span` (itself included): its context, and whether it
+/// is the invocation's span.
+fn innermost_traced<S>(
+    span: &tracing_subscriber::registry::SpanRef<'_, S>,
+) -> Option<(OtelContext, bool)>
 where
     S: for<'a> LookupSpan<'a>,
 {
-    span.scope()
-        .find_map(|span| {
-            span.extensions()
-                .get::<OtelSpan>()
-                .map(|otel| otel.invocation)
-        })
-        .unwrap_or(false)
+    span.scope().find_map(|span| {
+        span.extensions()
+            .get::<OtelSpan>()
+            .map(|otel| (otel.context.clone(), otel.invocation))
+    })
 }
 
 /// Keeps the span's context, and its ids for the log layer.

@@ -232,9 +232,9 @@ impl Otel {
             .build()
     }
 
-    /// The `tracing` layer, whose buffered spans the runtime's loop flushes after each answer. Settings that
-    /// could not be used are reported on stderr (logging may not be up yet) and their
-    /// defaults taken.
+    /// The `tracing` layer, whose buffered spans the runtime's loop flushes after each
+    /// answer. Settings that could not be used are reported on stderr (logging may not be up
+    /// yet) and their defaults taken.
     pub fn tracing_layer(self) -> Result<OtelTracingLayer, OtelError> {
         for note in &self.settings.notes {
             eprintln!("lambda-kit: OpenTelemetry: {note}");

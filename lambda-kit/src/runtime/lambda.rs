@@ -30,7 +30,7 @@ use crate::error::{Error, error_type};
 use crate::metrics::Metrics;
 use crate::protocol::MAX_RESPONSE_BYTES;
 use crate::response::FunctionResponse;
-use crate::telemetry::event::{EventFacts, event_facts_wanted};
+use crate::telemetry::event::EventFacts;
 use crate::telemetry::{flush, invocation_span, log_failure};
 
 /// Posts an error of the function's init to `/runtime/init/error`; a refusal or a failed
@@ -228,7 +228,7 @@ where
             trace_env.follow(context.xray_trace_id());
         }
         let cold_start = !shared.warm.swap(true, Ordering::Relaxed) && shared.first_is_cold;
-        let facts = event_facts_wanted().then(|| EventFacts::read(&payload));
+        let facts = EventFacts::if_wanted(&payload);
         let span = invocation_span(&context, cold_start, facts.as_ref());
         let answer_path = client.answer_path(context.request_id());
         let invocation_id = context.invocation_id().map(str::to_owned);

@@ -8,10 +8,11 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::Switch;
 
 /// The kind of source that invoked the function, as OpenTelemetry's `faas.trigger` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,22 +62,27 @@ pub(crate) struct EventFacts {
     pub(crate) tracestate: Option<String>,
 }
 
-/// Whether some observer reads event facts; set once, when it is built.
-static WANTED: AtomicBool = AtomicBool::new(false);
+/// Whether some observer reads event facts; turned on when it is built.
+static WANTED: Switch = Switch::off();
 
 /// Makes the runtime read [`EventFacts`] from every event from now on.
 #[cfg_attr(not(feature = "otel"), allow(dead_code))]
 pub(crate) fn want_event_facts() {
-    WANTED.store(true, Ordering::Relaxed);
+    WANTED.turn_on();
 }
 
-/// Whether the runtime reads [`EventFacts`]. Only the OpenTelemetry layer asks for them;
-/// without its feature this is `false` at compile time, and the reading is left out.
+/// Whether the runtime reads [`EventFacts`] (without the `otel` feature, never: see
+/// [`Switch`]).
 pub(crate) fn event_facts_wanted() -> bool {
-    cfg!(feature = "otel") && WANTED.load(Ordering::Relaxed)
+    WANTED.is_on()
 }
 
 impl EventFacts {
+    /// The facts of `payload` when an observer asked for them (see [`want_event_facts`]).
+    pub(crate) fn if_wanted(payload: &[u8]) -> Option<EventFacts> {
+        event_facts_wanted().then(|| EventFacts::read(payload))
+    }
+
     /// Reads the facts of a JSON event; an event that is not a JSON object has none.
     pub(crate) fn read(payload: &[u8]) -> EventFacts {
         // What was read before the payload stopped being JSON is not trusted either.

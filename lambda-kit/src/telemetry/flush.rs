@@ -11,7 +11,8 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::Switch;
 
 /// Sends what a layer has buffered. A flush bounds its own time and reports its own
 /// failures: it never fails an invocation.
@@ -28,19 +29,18 @@ impl FlushHandle {
     /// A handle for `flush`; from now on the loop looks for handles after each answer.
     #[cfg_attr(not(feature = "otel"), allow(dead_code))]
     pub(crate) fn new(flush: Arc<dyn Flush>) -> Self {
-        ANY.store(true, Ordering::Relaxed);
+        ANY.turn_on();
         FlushHandle(flush)
     }
 }
 
 /// Whether any handle was ever made: until then the loop's check is one load.
-static ANY: AtomicBool = AtomicBool::new(false);
+static ANY: Switch = Switch::off();
 
 /// Whether a flush handle exists at all: checked before [`flush_current`], so that the
 /// loop does not even build its future when nothing buffers.
 pub(crate) fn is_needed() -> bool {
-    // Only the OpenTelemetry layer buffers today: without its feature, `false` at compile time.
-    cfg!(feature = "otel") && ANY.load(Ordering::Relaxed)
+    ANY.is_on()
 }
 
 /// Runs the flush of the current subscriber's buffering layer, if it has one.

@@ -120,19 +120,42 @@ impl TraceIds {
     }
 }
 
+/// A process-wide switch an observer turns on when it is built, so that the loop and the
+/// other layers do the work it needs only from then on. Only the OpenTelemetry layer turns
+/// one on today: without its feature a switch reads `false` at compile time, and what it
+/// guards is left out of the build.
+pub(crate) struct Switch(AtomicBool);
+
+impl Switch {
+    /// A switch that is off.
+    pub(crate) const fn off() -> Self {
+        Switch(AtomicBool::new(false))
+    }
+
+    /// Turns it on for the rest of the process.
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    pub(crate) fn turn_on(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether it is on.
+    pub(crate) fn is_on(&self) -> bool {
+        cfg!(feature = "otel") && self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// Whether any span may carry [`TraceIds`], so that the log layer looks for them only then.
-static TRACE_IDS: AtomicBool = AtomicBool::new(false);
+static TRACE_IDS: Switch = Switch::off();
 
 /// Tells the log layer to look for [`TraceIds`] from now on.
 #[cfg_attr(not(feature = "otel"), allow(dead_code))]
 pub(crate) fn spans_carry_trace_ids() {
-    TRACE_IDS.store(true, Ordering::Relaxed);
+    TRACE_IDS.turn_on();
 }
 
 /// Whether spans may carry [`TraceIds`].
 pub(crate) fn trace_ids_wanted() -> bool {
-    // Only the OpenTelemetry layer sets them: without its feature, `false` at compile time.
-    cfg!(feature = "otel") && TRACE_IDS.load(Ordering::Relaxed)
+    TRACE_IDS.is_on()
 }
 
 /// The first value `find` gives for the extensions of the current span or of one of its
