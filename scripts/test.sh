@@ -50,6 +50,9 @@ echo "cargo package: lambda-kit-macros, lambda-kit, lambda-kit-idempotency"
 # The deploy package: bootstrap at the root of the zip, executable, and it runs.
 zip="$(PROFILE=dev ./scripts/package.sh hello | tail -n 1)"
 python3 scripts/check-package.py "$zip"
+# An extension as a layer: extensions/report-summary at its root.
+layer="$(PROFILE=dev ./scripts/package.sh --extension -p examples -F extension report-summary | tail -n 1)"
+python3 scripts/check-package.py --extension report-summary "$layer"
 
 # The SAM template of the examples.
 cfn-lint examples/template.yaml

@@ -124,3 +124,26 @@ impl std::io::Write for Captured {
         Ok(())
     }
 }
+
+/// Sends SIGTERM to `child`, as Lambda does before it shuts an environment down.
+pub fn terminate(child: &tokio::process::Child) {
+    let pid = child.id().expect("the process is running");
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "SIGTERM was sent");
+}
+
+/// Reads `lines` until one contains `needle`; returns it (panics at the end of the output).
+pub async fn line_containing<R: tokio::io::AsyncBufRead + Unpin>(
+    lines: &mut tokio::io::Lines<R>,
+    needle: &str,
+) -> String {
+    while let Some(line) = lines.next_line().await.expect("the output reads") {
+        if line.contains(needle) {
+            return line;
+        }
+    }
+    panic!("the output ended without a line containing {needle:?}");
+}

@@ -32,9 +32,17 @@ pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Option
         _ => None,
     };
     let service = handler_service(handler, shape, krate);
+    // `cleanup(state)` with init's state, `cleanup()` without.
+    let shutdown = options.shutdown.as_ref().map(|cleanup| {
+        let args = options.init.as_ref().map(|_| quote!(state));
+        quote! {
+            let runtime = runtime.on_shutdown(#cleanup(#args));
+        }
+    });
     let body = quote! {
         #state_check
         #init
+        #shutdown
         let service = #service;
     };
     let types = LoopTypes {

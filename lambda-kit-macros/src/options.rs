@@ -1,4 +1,4 @@
-//! The attribute's options: `init = path`, `http`, `sequential`, `flavor = "..."`,
+//! The attribute's options: `init = path`, `shutdown = path`, `http`, `sequential`, `flavor = "..."`,
 //! `layers = [expr, ...]`, `crate = "path"`.
 
 use proc_macro2::TokenStream;
@@ -18,6 +18,8 @@ pub(crate) enum Flavor {
 pub(crate) struct Options {
     /// The function building the per-environment state.
     pub(crate) init: Option<Path>,
+    /// The async fn run on shutdown (given the state, with `init`).
+    pub(crate) shutdown: Option<Path>,
     /// The executor.
     pub(crate) flavor: Flavor,
     /// Tower layers, outermost first.
@@ -36,6 +38,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             init: None,
+            shutdown: None,
             flavor: Flavor::CurrentThread,
             layers: Vec::new(),
             http: false,
@@ -58,6 +61,8 @@ impl Options {
             self.sequential = true;
         } else if meta.path.is_ident("init") {
             self.init = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("shutdown") {
+            self.shutdown = Some(meta.value()?.parse()?);
         } else if meta.path.is_ident("flavor") {
             let flavor: LitStr = meta.value()?.parse()?;
             self.flavor = match flavor.value().as_str() {
@@ -75,7 +80,7 @@ impl Options {
             self.layers = layers.elems.into_iter().collect();
         } else {
             return Err(meta.error(
-                "unknown option: expected `http`, `init = setup_fn`, `sequential`, \
+                "unknown option: expected `http`, `init = setup_fn`, `shutdown = cleanup_fn`, `sequential`, \
                  `flavor = \"multi_thread\"`, `layers = [layer, ...]` or `crate = \"path\"`",
             ));
         }

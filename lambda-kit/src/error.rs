@@ -42,6 +42,14 @@ pub mod error_type {
     /// Outside Lambda: the `--serve` emulator could not serve (the address is taken, or
     /// not an address).
     pub const SERVE_FAILED: &str = "Runtime.ServeFailed";
+    /// The header type of a `/runtime/restore/error` post: an after-restore hook failed (the
+    /// body carries the hook's own error).
+    pub const AFTER_RESTORE: &str = "Runtime.AfterRestoreError";
+    /// `/runtime/restore/next` did not answer with success, so the function cannot resume
+    /// after a SnapStart restore.
+    pub const RESTORE_FAILED: &str = "Runtime.RestoreFailed";
+    /// Outside Lambda: SIGTERM or Ctrl-C arrived before the `--event` invocation answered.
+    pub const INTERRUPTED: &str = "Runtime.Interrupted";
     /// Used when an error supplies an empty errorType.
     pub const UNKNOWN: &str = "Runtime.Unknown";
 }

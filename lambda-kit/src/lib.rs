@@ -56,6 +56,9 @@ mod context;
 mod drive;
 mod error;
 pub mod events;
+#[cfg(feature = "extension")]
+#[cfg_attr(docsrs, doc(cfg(feature = "extension")))]
+pub mod extension;
 mod handler;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
@@ -72,6 +75,7 @@ pub mod protocol;
 mod random;
 pub mod response;
 pub mod runtime;
+mod signal;
 pub mod streaming;
 mod telemetry;
 #[cfg(feature = "testing")]

@@ -21,8 +21,11 @@ use crate::drive::Drivable;
 use crate::error::Error;
 use crate::local::Cli;
 use crate::metrics::Metrics;
+use crate::runtime::Lifecycle;
 use crate::runtime::endpoint::Endpoint;
 use crate::runtime::lambda;
+use crate::runtime::shutdown::{ShutdownHooks, grace_deadline};
+use crate::signal::Termination as Signals;
 
 /// What this process does.
 pub(crate) enum Mode {
@@ -93,13 +96,19 @@ impl Mode {
         service: S,
         config: Arc<Config>,
         metrics: Metrics,
+        lifecycle: Lifecycle,
     ) -> Result<(), Error>
     where
         S: Drivable<E, R>,
     {
         match self {
-            Mode::Lambda(endpoint) => lambda::serve(service, endpoint, config, metrics).await,
-            Mode::Local(cli) => crate::local::invoke_once(service, cli, config, metrics).await,
+            Mode::Lambda(endpoint) => {
+                lambda::serve(service, endpoint, config, metrics, lifecycle).await
+            }
+            Mode::Local(cli) => {
+                let invocation = crate::local::invoke_once(service, cli, config, metrics);
+                invoke_then_shut_down(invocation, lifecycle.shutdown).await
+            }
         }
     }
 
@@ -110,6 +119,7 @@ impl Mode {
         service: S,
         config: Arc<Config>,
         metrics: Metrics,
+        lifecycle: Lifecycle,
     ) -> Result<(), Error>
     where
         S: Drivable<E, R> + Clone + Send + 'static,
@@ -122,12 +132,43 @@ impl Mode {
         // invocation passes through each async fn between `main` and the worker.
         match self {
             Mode::Lambda(endpoint) if config.max_concurrency() > 1 => {
-                lambda::serve_concurrently(service, endpoint, config, metrics).await
+                lambda::serve_concurrently(service, endpoint, config, metrics, lifecycle).await
             }
-            Mode::Lambda(endpoint) => lambda::serve(service, endpoint, config, metrics).await,
-            Mode::Local(cli) => crate::local::invoke_once(service, cli, config, metrics).await,
+            Mode::Lambda(endpoint) => {
+                lambda::serve(service, endpoint, config, metrics, lifecycle).await
+            }
+            Mode::Local(cli) => {
+                let invocation = crate::local::invoke_once(service, cli, config, metrics);
+                invoke_then_shut_down(invocation, lifecycle.shutdown).await
+            }
         }
     }
+}
+
+/// `--event` with shutdown hooks: the environment ends with its one invocation, so the
+/// hooks run after it, or as soon as SIGTERM or Ctrl-C arrives (the invocation is then
+/// abandoned, and the process exits 1).
+async fn invoke_then_shut_down(
+    invocation: impl std::future::Future<Output = Result<(), Error>>,
+    hooks: ShutdownHooks,
+) -> Result<(), Error> {
+    if hooks.is_empty() {
+        return invocation.await;
+    }
+    let mut termination = Signals::listen(true);
+    let outcome = tokio::select! {
+        outcome = invocation => outcome,
+        signal = termination.received() => {
+            let error = Error::new(
+                crate::error::error_type::INTERRUPTED,
+                format!("{signal} arrived before the invocation answered; running the shutdown hooks"),
+            );
+            crate::local::print_error(&error);
+            Err(error.reported(1))
+        }
+    };
+    hooks.run(grace_deadline()).await;
+    outcome
 }
 
 /// The exit status of a Lambda function's process, for `main` to return.

@@ -14,6 +14,35 @@ pub const INVOCATION_PATH: &str = "/2018-06-01/runtime/invocation/";
 /// `POST`: an error of the function's init.
 pub const INIT_ERROR_PATH: &str = "/2018-06-01/runtime/init/error";
 
+/// `GET`: waits until a SnapStart snapshot has been restored (only when
+/// `AWS_LAMBDA_INITIALIZATION_TYPE` is `snap-start`).
+pub const RESTORE_NEXT_PATH: &str = "/2018-06-01/runtime/restore/next";
+
+/// `POST`: an error of an after-restore hook.
+pub const RESTORE_ERROR_PATH: &str = "/2018-06-01/runtime/restore/error";
+
+/// The path every Extensions API route starts with. It is served at the root of the
+/// Runtime API's address (cargo-lambda serves it there too, without its `/.rt` prefix).
+pub const EXTENSION_PATH: &str = "/2020-01-01/extension/";
+
+/// `POST`: registers an extension.
+pub const EXTENSION_REGISTER_PATH: &str = "/2020-01-01/extension/register";
+
+/// `GET`: the extension's next lifecycle event.
+pub const EXTENSION_NEXT_PATH: &str = "/2020-01-01/extension/event/next";
+
+/// `POST`: the extension failed to initialise.
+pub const EXTENSION_INIT_ERROR_PATH: &str = "/2020-01-01/extension/init/error";
+
+/// `POST`: the extension is about to exit with an error.
+pub const EXTENSION_EXIT_ERROR_PATH: &str = "/2020-01-01/extension/exit/error";
+
+/// `PUT`: subscribes an extension to the Telemetry API.
+pub const TELEMETRY_PATH: &str = "/2022-07-01/telemetry";
+
+/// The newest Telemetry API schema version (the one Lambda Managed Instances require).
+pub const TELEMETRY_SCHEMA_VERSION: &str = "2025-01-29";
+
 /// The `/next` headers, as Lambda names them.
 pub mod header {
     /// The invocation's request id.
@@ -38,6 +67,20 @@ pub mod header {
     pub const FUNCTION_ERROR_BODY: &str = "lambda-runtime-function-error-body";
     /// `streaming` on a streamed response post; never sent with another value.
     pub const RESPONSE_MODE: &str = "lambda-runtime-function-response-mode";
+}
+
+/// The Extensions API's headers, as Lambda names them.
+pub mod extension_header {
+    /// The extension's name on register: for an external one, its executable's file name.
+    pub const NAME: &str = "lambda-extension-name";
+    /// The id register hands out, sent on every later call.
+    pub const IDENTIFIER: &str = "lambda-extension-identifier";
+    /// Optional features asked for on register (`accountId`).
+    pub const ACCEPT_FEATURE: &str = "lambda-extension-accept-feature";
+    /// The error type of an init or exit error.
+    pub const FUNCTION_ERROR_TYPE: &str = "lambda-extension-function-error-type";
+    /// The id of one event, on the `event/next` answer.
+    pub const EVENT_IDENTIFIER: &str = "lambda-extension-event-identifier";
 }
 
 /// The largest buffered response Lambda accepts: 6 MiB plus 100 bytes.

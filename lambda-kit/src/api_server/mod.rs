@@ -5,16 +5,28 @@
 //! - `ledger.rs`: the invocations queued and handed out, and the rules for answering them
 //!   (one answer per invocation, 400 for an unknown or answered request id, 413 over the
 //!   size limit);
-//! - `transport.rs`: accepting connections, reading a post's body, replies in Lambda's JSON.
+//! - `transport.rs`: accepting connections, reading a post's body, replies in Lambda's JSON;
+//! - `extensions.rs`, `telemetry.rs`: the Extensions API (registrations, lifecycle events)
+//!   and the Telemetry API (subscriptions, platform records, delivery), which
+//!   `extensions_api.rs` serves together beside the Runtime API.
 //!
 //! Each side keeps only what is its own: the fake its fault injection and its record of
 //! every call; the emulator the Invoke API, the function process and the REPORT lines.
 
+mod extensions;
+mod extensions_api;
 mod ledger;
 mod route;
+mod telemetry;
 mod transport;
 
+#[cfg(feature = "serve")]
+pub(crate) use self::extensions::EXTENSION_SHUTDOWN_BUDGET;
 #[cfg(feature = "testing")]
+pub use self::extensions::{PostedExtensionError, RegisteredExtension};
+pub(crate) use self::extensions_api::ExtensionsApi;
+pub(crate) use self::telemetry::InvocationDone;
+
 pub(crate) use self::ledger::lock;
 pub(crate) use self::ledger::{Ledger, Queued};
 // Public through `testing::Route`; without that feature only the emulator uses it.

@@ -4,7 +4,7 @@
 use http::Method;
 use percent_encoding::percent_decode_str;
 
-use crate::protocol::API_PATH;
+use crate::protocol::{API_PATH, EXTENSION_PATH, TELEMETRY_PATH};
 
 /// A Runtime API resource.
 // Public through `testing::Route`; without that feature only the emulator uses it.
@@ -19,15 +19,59 @@ pub enum Route {
     Error,
     /// `POST /runtime/init/error`.
     InitError,
+    /// `GET /runtime/restore/next` (SnapStart).
+    RestoreNext,
+    /// `POST /runtime/restore/error` (SnapStart).
+    RestoreError,
+    /// `POST /2020-01-01/extension/register`.
+    ExtensionRegister,
+    /// `GET /2020-01-01/extension/event/next`.
+    ExtensionNext,
+    /// `POST /2020-01-01/extension/init/error`.
+    ExtensionInitError,
+    /// `POST /2020-01-01/extension/exit/error`.
+    ExtensionExitError,
+    /// `PUT /2022-07-01/telemetry`.
+    TelemetrySubscribe,
+}
+
+impl Route {
+    /// Whether this is a route of the Extensions or Telemetry API.
+    pub(crate) fn is_extension(self) -> bool {
+        matches!(
+            self,
+            Route::ExtensionRegister
+                | Route::ExtensionNext
+                | Route::ExtensionInitError
+                | Route::ExtensionExitError
+                | Route::TelemetrySubscribe
+        )
+    }
 }
 
 /// The route of a request and, for invocation posts, its decoded request id. Any prefix
-/// before `/2018-06-01/runtime/` is accepted, like cargo-lambda's `/.rt/<name>`.
+/// before `/2018-06-01/runtime/` (or the Extensions and Telemetry APIs' paths) is
+/// accepted, like cargo-lambda's `/.rt/<name>`.
 pub(crate) fn route_of(method: &Method, path: &str) -> Option<(Route, Option<String>)> {
+    if let Some((_, rest)) = path.split_once(EXTENSION_PATH) {
+        let route = match (method, rest) {
+            (&Method::POST, "register") => Route::ExtensionRegister,
+            (&Method::GET, "event/next") => Route::ExtensionNext,
+            (&Method::POST, "init/error") => Route::ExtensionInitError,
+            (&Method::POST, "exit/error") => Route::ExtensionExitError,
+            _ => return None,
+        };
+        return Some((route, None));
+    }
+    if method == Method::PUT && path.ends_with(TELEMETRY_PATH) {
+        return Some((Route::TelemetrySubscribe, None));
+    }
     let (_, rest) = path.split_once(API_PATH)?;
     match (method, rest.split('/').collect::<Vec<_>>().as_slice()) {
         (&Method::GET, ["invocation", "next"]) => Some((Route::Next, None)),
         (&Method::POST, ["init", "error"]) => Some((Route::InitError, None)),
+        (&Method::GET, ["restore", "next"]) => Some((Route::RestoreNext, None)),
+        (&Method::POST, ["restore", "error"]) => Some((Route::RestoreError, None)),
         (&Method::POST, ["invocation", id, resource]) => {
             let id = percent_decode_str(id).decode_utf8_lossy().into_owned();
             match *resource {
@@ -62,5 +106,26 @@ mod tests {
             None
         );
         assert_eq!(route_of(&Method::POST, "/elsewhere"), None);
+        assert_eq!(
+            route_of(&Method::GET, "/2018-06-01/runtime/restore/next"),
+            Some((Route::RestoreNext, None))
+        );
+        assert_eq!(
+            route_of(&Method::POST, "/2020-01-01/extension/register"),
+            Some((Route::ExtensionRegister, None))
+        );
+        assert_eq!(
+            route_of(&Method::GET, "/2020-01-01/extension/event/next"),
+            Some((Route::ExtensionNext, None))
+        );
+        assert_eq!(
+            route_of(&Method::PUT, "/2022-07-01/telemetry"),
+            Some((Route::TelemetrySubscribe, None))
+        );
+        assert_eq!(
+            route_of(&Method::GET, "/2020-01-01/extension/register"),
+            None
+        );
+        assert_eq!(route_of(&Method::POST, "/2022-07-01/telemetry"), None);
     }
 }

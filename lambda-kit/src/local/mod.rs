@@ -37,6 +37,9 @@ pub(crate) struct ServeOptions {
     pub(crate) address: String,
     /// How long an invocation may run.
     pub(crate) timeout: Duration,
+    /// External extensions to run beside the function (`--extension PATH`, repeatable),
+    /// besides those in the `extensions/` folder next to the binary.
+    pub(crate) extensions: Vec<PathBuf>,
 }
 
 /// Exit status of a failed invocation.
@@ -157,6 +160,7 @@ fn parse_serve(args: &[String]) -> Result<ServeOptions, String> {
     let mut options = ServeOptions {
         address: DEFAULT_SERVE_ADDRESS.to_owned(),
         timeout: Duration::from_secs(3),
+        extensions: Vec::new(),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -164,6 +168,12 @@ fn parse_serve(args: &[String]) -> Result<ServeOptions, String> {
             "--timeout" => {
                 options.timeout = parse_seconds(args.next().map_or("", String::as_str))?;
             }
+            "--extension" => match args.next() {
+                Some(path) => options.extensions.push(PathBuf::from(path)),
+                None => {
+                    return Err("--extension needs the path of an extension's executable".into());
+                }
+            },
             address if !address.starts_with('-') => options.address = address.to_owned(),
             other => return Err(format!("unexpected argument to --serve: {other:?}")),
         }
@@ -210,8 +220,9 @@ fn usage_text() -> String {
          {program} --event -          invoke once with the event on stdin\n       \
          {program} --event ... --timeout SECONDS\n                                    \
          stop it as Lambda would after SECONDS (default: AWS_LAMBDA_FUNCTION_TIMEOUT, else 3)\n       \
-         {program} --serve [ADDR] [--timeout SECONDS]\n                                    \
-         run as a local Lambda on ADDR (default 127.0.0.1:9000)\n\n\
+         {program} --serve [ADDR] [--timeout SECONDS] [--extension PATH]...\n                                    \
+         run as a local Lambda on ADDR (default 127.0.0.1:9000), with the external\n                                    \
+         extensions at PATH and in the extensions/ folder next to this binary\n\n\
          Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API set) run it without arguments."
     )
 }
@@ -337,13 +348,22 @@ mod tests {
             Some(Cli::Serve(ServeOptions {
                 address: "127.0.0.1:9000".into(),
                 timeout: Duration::from_secs(3),
+                extensions: Vec::new(),
             }))
         );
         assert_eq!(
-            parse(&["--serve", "0.0.0.0:8080", "--timeout", "1.5"]),
+            parse(&[
+                "--serve",
+                "0.0.0.0:8080",
+                "--timeout",
+                "1.5",
+                "--extension",
+                "x/e"
+            ]),
             Some(Cli::Serve(ServeOptions {
                 address: "0.0.0.0:8080".into(),
                 timeout: Duration::from_millis(1500),
+                extensions: vec![PathBuf::from("x/e")],
             }))
         );
     }

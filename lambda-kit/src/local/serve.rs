@@ -10,9 +10,19 @@
 //! Unhandled`, as the Invoke API does. When an invocation runs past `--timeout` (3 s by
 //! default, Lambda's default), or the process dies, the child is stopped and the next
 //! invocation starts a new one: a cold start, as in Lambda.
+//!
+//! The Extensions and Telemetry APIs are served too. The external extensions named with
+//! `--extension PATH`, and those in an `extensions/` folder next to the binary (where a
+//! layer puts them under `/opt`), start before the function and are waited for until they
+//! have registered and polled, as Lambda waits for them. They get `INVOKE` and `SHUTDOWN`,
+//! and subscribers get platform records. When the environment ends (the emulator is
+//! stopped with SIGTERM or Ctrl-C, an invocation times out, the function dies), the
+//! function gets SIGTERM if any extension registered (its shutdown hooks run) and is
+//! killed 500 ms later, then the extensions get `SHUTDOWN` and have 2 s, as in Lambda.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -28,11 +38,20 @@ use tokio::sync::oneshot;
 
 use super::ServeOptions;
 use crate::api_server::{
-    Ledger, Queued, Route, accepted, error_json, not_found, read_body, reply, route_of,
+    EXTENSION_SHUTDOWN_BUDGET, ExtensionsApi, InvocationDone, Ledger, Queued, Route, accepted,
+    error_json, not_found, read_body, reply, route_of,
 };
 use crate::config::Config;
 use crate::error::{Error, error_type};
 use crate::protocol::{MAX_RESPONSE_BYTES, header};
+use crate::signal::Termination;
+
+/// How long the function has between SIGTERM and SIGKILL, as Lambda allows a runtime with an
+/// internal extension.
+const RUNTIME_SHUTDOWN_BUDGET: Duration = Duration::from_millis(500);
+/// How long extensions have to register and poll before the function starts anyway: Lambda's
+/// init limit.
+const EXTENSION_INIT_LIMIT: Duration = Duration::from_secs(10);
 
 /// The Invoke API's limit on a synchronous request payload.
 const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
@@ -44,9 +63,10 @@ enum Answer {
     Error(Bytes),
 }
 
-/// The running function process.
+/// The running execution environment: the function process and its external extensions.
 struct Function {
     child: Child,
+    extensions: Vec<Child>,
     started: Instant,
     first_poll: Option<Instant>,
 }
@@ -62,6 +82,10 @@ struct Shared {
     init_error: Mutex<Option<Bytes>>,
     /// When the function first polled (for Init Duration).
     first_poll: Mutex<Option<Instant>>,
+    /// The Extensions and Telemetry APIs of the current environment (new with each).
+    api: Mutex<Arc<ExtensionsApi>>,
+    /// The external extensions' executables.
+    extension_paths: Vec<PathBuf>,
     /// One invocation at a time; tokio's mutex is fair, so invocations keep their order.
     /// The lock is held by a task of its own for the whole invocation, so a caller that
     /// disconnects does not let the next invocation start while the function still runs.
@@ -86,6 +110,11 @@ pub(crate) async fn run(options: &ServeOptions, config: &Config) -> Error {
         ledger: Ledger::default(),
         init_error: Mutex::new(None),
         first_poll: Mutex::new(None),
+        api: Mutex::new(Arc::new(ExtensionsApi::new(
+            config.function_name(),
+            config.function_version(),
+        ))),
+        extension_paths: extension_paths(options),
         function: Arc::new(tokio::sync::Mutex::new(None)),
     });
     eprintln!(
@@ -101,13 +130,43 @@ pub(crate) async fn run(options: &ServeOptions, config: &Config) -> Error {
         (stream, handler)
     }));
     let timeout = options.timeout;
-    crate::api_server::serve(invoke_listener, move |stream| {
-        let shared = Arc::clone(&shared);
+    let mut termination = Termination::listen(true);
+    let invoke_shared = Arc::clone(&shared);
+    let serving = crate::api_server::serve(invoke_listener, move |stream| {
+        let shared = Arc::clone(&invoke_shared);
         let handler = move |request| invoke(Arc::clone(&shared), timeout, request);
         (stream, handler)
-    })
-    .await;
-    cannot("the Invoke API stopped accepting connections".into())
+    });
+    tokio::select! {
+        () = serving => cannot("the Invoke API stopped accepting connections".into()),
+        signal = termination.received() => {
+            eprintln!("lambda-kit: {signal}: shutting the function down");
+            // After the invocation in progress, as Lambda shuts an environment down between
+            // invocations.
+            let mut function = shared.function.lock().await;
+            stop_function(&shared, &mut function, "spindown").await;
+            Error::new(error_type::SERVE_FAILED, format!("stopped by {signal}")).reported(0)
+        }
+    }
+}
+
+/// The extensions to run: `--extension` paths, then the executables in `extensions/`
+/// next to this binary, in name order.
+fn extension_paths(options: &ServeOptions) -> Vec<PathBuf> {
+    let mut paths = options.extensions.clone();
+    let folder = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|parent| parent.join("extensions")));
+    if let Some(Ok(entries)) = folder.map(std::fs::read_dir) {
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.is_file())
+            .collect();
+        found.sort();
+        paths.extend(found);
+    }
+    paths
 }
 
 async fn bind(options: &ServeOptions) -> std::io::Result<(TcpListener, TcpListener)> {
@@ -205,11 +264,11 @@ async fn run_invocation(
         .as_mut()
         .is_some_and(|process| !matches!(process.child.try_wait(), Ok(None)));
     if exited {
-        stop_function(shared, function).await;
+        stop_function(shared, function, "failure").await;
     }
     let cold = function.is_none();
     if cold {
-        match spawn_function(shared) {
+        match start_environment(shared).await {
             Ok(started) => *function = Some(started),
             Err(error) => {
                 return function_error(error_json(
@@ -247,6 +306,28 @@ async fn run_invocation(
         _ = process.child.wait() => None,
     };
     let duration = began.elapsed();
+    let (status, error_type) = match &outcome {
+        Some(Answer::Response(_)) => ("success", None),
+        Some(Answer::Error(_)) => ("error", Some("Unhandled")),
+        None if process.child.try_wait().ok().flatten().is_some() => {
+            ("failure", Some("Runtime.ExitError"))
+        }
+        None => ("timeout", Some("Sandbox.Timedout")),
+    };
+    let memory = process.child.id().and_then(peak_rss_mb).unwrap_or_default();
+    let init_duration = cold
+        .then(|| shared.first_poll.lock().ok().and_then(|poll| *poll))
+        .flatten()
+        .map(|first_poll| first_poll.duration_since(process.started));
+    current_api(shared).invocation_done(&InvocationDone {
+        request_id: &request_id,
+        status,
+        error_type,
+        duration,
+        init_duration,
+        memory_size_mb: shared.config.memory_size_mb(),
+        max_memory_used_mb: memory,
+    });
     let response = match outcome {
         Some(Answer::Response(body)) => reply(StatusCode::OK, body),
         Some(Answer::Error(body)) => function_error(body),
@@ -272,7 +353,12 @@ async fn run_invocation(
                     error_json(error.error_type(), error.message())
                 }
             };
-            stop_function(shared, function).await;
+            let why = if status == "timeout" {
+                "timeout"
+            } else {
+                "failure"
+            };
+            stop_function(shared, function, why).await;
             function_error(reason)
         }
     };
@@ -284,13 +370,55 @@ async fn run_invocation(
     response
 }
 
-/// Starts this binary as the function process, pointed at the emulator's Runtime API.
-fn spawn_function(shared: &Shared) -> std::io::Result<Function> {
-    let program = std::env::current_exe()?;
+/// The Extensions and Telemetry APIs of the current environment.
+fn current_api(shared: &Shared) -> Arc<ExtensionsApi> {
+    Arc::clone(&crate::api_server::lock(&shared.api))
+}
+
+/// Starts an execution environment: new Extensions and Telemetry APIs, the external
+/// extensions (waited for until each has registered and polled, or exited), then this
+/// binary as the function process, each pointed at the emulator's Runtime API.
+async fn start_environment(shared: &Shared) -> std::io::Result<Function> {
+    let api = Arc::new(ExtensionsApi::new(
+        shared.config.function_name(),
+        shared.config.function_version(),
+    ));
+    *crate::api_server::lock(&shared.api) = Arc::clone(&api);
     if let Ok(mut first_poll) = shared.first_poll.lock() {
         *first_poll = None;
     }
-    let child = Command::new(program)
+    let started = Instant::now();
+    let mut extensions = Vec::new();
+    for path in &shared.extension_paths {
+        if let Some(name) = path.file_name().and_then(|name| name.to_str()) {
+            api.extensions.declare_external(name);
+        }
+        match environment_process(shared, path).spawn() {
+            Ok(child) => extensions.push(child),
+            Err(error) => eprintln!(
+                "lambda-kit: cannot start the extension {}: {error}",
+                path.display()
+            ),
+        }
+    }
+    wait_for_extensions(&api, &mut extensions).await;
+    let child = environment_process(shared, &std::env::current_exe()?)
+        // The emulator hands out one invocation at a time: a value from the shell would
+        // start workers whose polls it refuses.
+        .env_remove("AWS_LAMBDA_MAX_CONCURRENCY")
+        .spawn()?;
+    Ok(Function {
+        child,
+        extensions,
+        started,
+        first_poll: None,
+    })
+}
+
+/// A process of the environment: `program` with the function's variables.
+fn environment_process(shared: &Shared, program: &Path) -> Command {
+    let mut command = Command::new(program);
+    command
         .env("AWS_LAMBDA_RUNTIME_API", shared.runtime_api.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", shared.config.function_name())
         .env(
@@ -301,26 +429,75 @@ fn spawn_function(shared: &Shared) -> std::io::Result<Function> {
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
             shared.config.memory_size_mb().to_string(),
         )
-        // The emulator hands out one invocation at a time: a value from the shell would
-        // start workers whose polls it refuses.
-        .env_remove("AWS_LAMBDA_MAX_CONCURRENCY")
         .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    Ok(Function {
-        child,
-        started: Instant::now(),
-        first_poll: None,
-    })
+        .kill_on_drop(true);
+    command
 }
 
-/// Stops the function process and forgets what it had in hand.
-async fn stop_function(shared: &Shared, function: &mut Option<Function>) {
+/// Waits until every started extension has registered and polled `event/next`, one has
+/// exited, or Lambda's init limit has passed.
+async fn wait_for_extensions(api: &ExtensionsApi, extensions: &mut [Child]) {
+    let count = extensions.len();
+    if count == 0 {
+        return;
+    }
+    let ready = api.extensions.wait_for(|registered, polling| {
+        (registered.len() >= count && polling >= count).then_some(())
+    });
+    let exited = async {
+        loop {
+            for child in extensions.iter_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return status;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        () = ready => {}
+        status = exited => eprintln!("lambda-kit: an extension exited ({status}) during init; the function starts without it"),
+        () = tokio::time::sleep(EXTENSION_INIT_LIMIT) => eprintln!("lambda-kit: the extensions had not all registered after {EXTENSION_INIT_LIMIT:?}; the function starts anyway"),
+    }
+}
+
+/// Ends the environment as Lambda does, then forgets what the function had in hand: with
+/// an extension registered the function gets SIGTERM and 500 ms before it is killed (with
+/// none, it is killed at once); then the extensions registered for it get `SHUTDOWN`
+/// (`reason`) and 2 s before they are killed.
+async fn stop_function(shared: &Shared, function: &mut Option<Function>, reason: &str) {
     if let Some(mut process) = function.take() {
+        let api = current_api(shared);
+        let any_registered = !api.extensions.registered().is_empty();
+        if any_registered && terminate(&process.child) {
+            let _ = tokio::time::timeout(RUNTIME_SHUTDOWN_BUDGET, process.child.wait()).await;
+        }
         let _ = process.child.kill().await;
+        if api.extensions.shutdown(reason) > 0 {
+            let _ = tokio::time::timeout(EXTENSION_SHUTDOWN_BUDGET, async {
+                for extension in &mut process.extensions {
+                    let _ = extension.wait().await;
+                }
+            })
+            .await;
+        }
+        for extension in &mut process.extensions {
+            let _ = extension.kill().await;
+        }
     }
     // What the dead process held, and what it never polled, must not reach the next one.
     shared.ledger.clear();
+}
+
+/// Sends SIGTERM to `child`; whether it was sent.
+fn terminate(child: &Child) -> bool {
+    let Some(pid) = child.id().and_then(|pid| libc::pid_t::try_from(pid).ok()) else {
+        return false;
+    };
+    // SAFETY: `kill` takes plain integers and touches no memory of this process; the pid
+    // is the child's, which `Child` has not reaped yet (it has no exit status), so it
+    // cannot name another process.
+    unsafe { libc::kill(pid, libc::SIGTERM) == 0 }
 }
 
 /// Prints Lambda's `END` and `REPORT` lines for one invocation.
@@ -378,13 +555,30 @@ async fn serve_runtime_api(
     let Some((route, request_id)) = route_of(request.method(), request.uri().path()) else {
         return Ok(not_found());
     };
+    let api = current_api(&shared);
+    if route.is_extension() {
+        let (parts, body) = request.into_parts();
+        let body = read_body(body, MAX_RESPONSE_BYTES).await.bytes();
+        return Ok(api.handle(route, &parts.headers, body).await);
+    }
     if route == Route::Next {
-        if let Ok(mut first_poll) = shared.first_poll.lock() {
+        let first = shared.first_poll.lock().ok().is_some_and(|mut first_poll| {
+            let first = first_poll.is_none();
             first_poll.get_or_insert_with(Instant::now);
+            first
+        });
+        if first {
+            api.init_done(Duration::ZERO);
         }
         // An invocation whose caller gave up (the process it was meant for died) is not
         // handed out.
-        return Ok(shared.ledger.next(oneshot::Sender::is_closed).await);
+        let next = shared.ledger.next(oneshot::Sender::is_closed).await;
+        api.invocation_start(next.headers());
+        return Ok(next);
+    }
+    if matches!(route, Route::RestoreNext | Route::RestoreError) {
+        // No snapshots here: AWS_LAMBDA_INITIALIZATION_TYPE is never snap-start.
+        return Ok(not_found());
     }
     let streaming = request
         .headers()

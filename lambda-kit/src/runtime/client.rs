@@ -251,6 +251,38 @@ impl ApiClient {
         self.endpoint.answer_path(request_id)
     }
 
+    /// `GET /runtime/restore/next`: waits until the SnapStart snapshot this environment
+    /// was taken into has been restored.
+    pub(crate) async fn restore_next(&mut self) -> Result<Answer, ApiError> {
+        let path = self.endpoint.restore_next();
+        let path = [path.as_str()];
+        let request = ApiRequest {
+            method: Method::GET,
+            path: &path,
+            invocation_id: None,
+            error_type: None,
+            body: Bytes::new(),
+        };
+        send_post(&mut self.connection, &self.endpoint, &request).await
+    }
+
+    /// `POST /runtime/restore/error`: an after-restore hook failed and the process is
+    /// about to exit.
+    pub(crate) async fn post_restore_error(
+        &mut self,
+        error: &ErrorBody,
+    ) -> Result<Answer, ApiError> {
+        let path = self.endpoint.restore_error();
+        let path = [path.as_str()];
+        let request = ApiRequest::post(
+            &path,
+            None,
+            Some(crate::error::error_type::AFTER_RESTORE),
+            encode_error(error),
+        );
+        send_post(&mut self.connection, &self.endpoint, &request).await
+    }
+
     /// `POST /runtime/init/error`: initialization failed and the process is about to exit.
     pub(crate) async fn post_init_error(&mut self, error: &ErrorBody) -> Result<Answer, ApiError> {
         let path = self.endpoint.init_error();

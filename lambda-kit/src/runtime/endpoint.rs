@@ -7,7 +7,9 @@
 use http::Uri;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode, utf8_percent_encode};
 
-use crate::protocol::{INIT_ERROR_PATH, INVOCATION_PATH, NEXT_PATH};
+use crate::protocol::{
+    INIT_ERROR_PATH, INVOCATION_PATH, NEXT_PATH, RESTORE_ERROR_PATH, RESTORE_NEXT_PATH,
+};
 
 /// Every byte outside `A-Z a-z 0-9 - _ ~` is percent-encoded in a request id, so an id can
 /// never add path segments (`/`), dot segments (`.`), a query (`?`) or a fragment (`#`).
@@ -94,6 +96,16 @@ impl Endpoint {
 
     pub(crate) fn init_error(&self) -> String {
         prefixed(&self.prefix, INIT_ERROR_PATH)
+    }
+
+    /// `GET /runtime/restore/next`, after a SnapStart restore.
+    pub(crate) fn restore_next(&self) -> String {
+        prefixed(&self.prefix, RESTORE_NEXT_PATH)
+    }
+
+    /// `POST /runtime/restore/error`, when an after-restore hook failed.
+    pub(crate) fn restore_error(&self) -> String {
+        prefixed(&self.prefix, RESTORE_ERROR_PATH)
     }
 }
 

@@ -19,10 +19,14 @@ use bytes::Bytes;
 use http::StatusCode;
 use tracing::Instrument as _;
 
+use super::Lifecycle;
 use super::backoff::Backoff;
 use super::client::{ApiClient, ApiError};
 use super::endpoint::{AnswerPath, Endpoint};
 use super::invocation::{UnreadableInvocation, context_from_headers, unreadable_invocation};
+use super::shutdown::{self, ShutdownHooks};
+use super::snapstart::{SnapStartError, SnapStartHooks};
+use super::wire::Answer;
 use crate::config::Config;
 use crate::context::Context;
 use crate::drive::{Drivable, drive};
@@ -30,6 +34,7 @@ use crate::error::{Error, error_type};
 use crate::metrics::Metrics;
 use crate::protocol::MAX_RESPONSE_BYTES;
 use crate::response::FunctionResponse;
+use crate::signal::Termination;
 use crate::telemetry::event::EventFacts;
 use crate::telemetry::{flush, invocation_span, log_failure};
 
@@ -37,13 +42,18 @@ use crate::telemetry::{flush, invocation_span, log_failure};
 /// post is logged, since the process is about to end either way.
 pub(crate) async fn post_init_error(endpoint: &Endpoint, error: &Error) {
     let mut client = ApiClient::new(endpoint.clone());
-    match client.post_init_error(&error.to_body()).await {
+    log_final_post("init error", client.post_init_error(&error.to_body()).await);
+}
+
+/// Logs how a last post before the process ends went, if not well.
+pub(super) fn log_final_post(what: &str, posted: Result<Answer, ApiError>) {
+    match posted {
         Ok(response) if response.status.is_success() => {}
         Ok(response) => tracing::warn!(
             status = response.status.as_u16(),
-            "the Runtime API refused the init error"
+            "the Runtime API refused the {what}"
         ),
-        Err(post_error) => tracing::warn!(%post_error, "could not post the init error"),
+        Err(post_error) => tracing::warn!(%post_error, "could not post the {what}"),
     }
 }
 
@@ -89,12 +99,14 @@ impl Shared {
     }
 }
 
-/// The loop: one invocation at a time, until a fatal API error.
+/// The loop: one invocation at a time, until a fatal API error or, with shutdown hooks,
+/// SIGTERM.
 pub(crate) async fn serve<S, E, R>(
     service: S,
     endpoint: Endpoint,
     config: Arc<Config>,
     metrics: Metrics,
+    lifecycle: Lifecycle,
 ) -> Result<(), Error>
 where
     S: Drivable<E, R>,
@@ -106,17 +118,73 @@ where
              use `run_concurrent` (as #[lambda_kit::handler] does)"
         );
     }
-    let shared = Shared::new(config, metrics, trace_env_is_safe_to_set(), None);
-    worker(service, ApiClient::new(endpoint), &shared).await
+    let Lifecycle {
+        shutdown,
+        snapstart,
+    } = lifecycle;
+    let termination = prepare(&endpoint, &config, &shutdown, snapstart).await?;
+    let Some(mut termination) = termination else {
+        let shared = Shared::new(config, metrics, trace_env_is_safe_to_set(), None);
+        return worker(service, ApiClient::new(endpoint), &shared).await;
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let shared = Shared::new(config, metrics, trace_env_is_safe_to_set(), Some(stopped));
+    let mut serving = pin!(worker(service, ApiClient::new(endpoint), &shared));
+    let signal = tokio::select! {
+        served = &mut serving => return served,
+        signal = termination.received() => signal,
+    };
+    // An invocation in hand is answered first, within the grace period.
+    let deadline = shutdown::grace_deadline();
+    tracing::info!(signal, "shutting down: running the shutdown hooks");
+    stop.send_replace(true);
+    if tokio::time::timeout_at(deadline, serving).await.is_err() {
+        tracing::warn!("the invocation in hand had not answered when the grace period ended");
+    }
+    shutdown.run(deadline).await;
+    Ok(())
+}
+
+/// What comes before the first `/next`: with shutdown hooks, a SIGTERM listener and the
+/// internal extension that makes Lambda send it; under SnapStart, the snapshot and restore
+/// sequence (whose failure is reported and ends the process).
+async fn prepare(
+    endpoint: &Endpoint,
+    config: &Config,
+    shutdown: &ShutdownHooks,
+    snapstart: SnapStartHooks,
+) -> Result<Option<Termination>, Error> {
+    let termination = if shutdown.is_empty() {
+        None
+    } else {
+        // Listening before registering: SIGTERM can come as soon as the extension exists.
+        let termination = Termination::listen(false);
+        shutdown::register_for_sigterm(endpoint).await;
+        Some(termination)
+    };
+    match snapstart.run(endpoint, config.initialization_type()).await {
+        Ok(()) => Ok(termination),
+        Err(SnapStartError::BeforeSnapshot(error)) => {
+            log_failure(&error);
+            post_init_error(endpoint, &error).await;
+            Err(error)
+        }
+        Err(SnapStartError::AfterRestore(error)) => {
+            log_failure(&error);
+            Err(error)
+        }
+    }
 }
 
 /// `AWS_LAMBDA_MAX_CONCURRENCY` workers, each polling on its own connection; the first
-/// fatal error ends them all.
+/// fatal error ends them all, and so does SIGTERM when shutdown hooks are registered (the
+/// invocations in hand are answered first, within the grace period).
 pub(crate) async fn serve_concurrently<S, E, R>(
     service: S,
     endpoint: Endpoint,
     config: Arc<Config>,
     metrics: Metrics,
+    lifecycle: Lifecycle,
 ) -> Result<(), Error>
 where
     S: Drivable<E, R> + Clone + Send + 'static,
@@ -125,6 +193,11 @@ where
     E: Send + 'static,
     R: Send + 'static,
 {
+    let Lifecycle {
+        shutdown,
+        snapstart,
+    } = lifecycle;
+    let mut termination = prepare(&endpoint, &config, &shutdown, snapstart).await?;
     let workers = config.max_concurrency();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared::new(config, metrics, false, Some(stopped)));
@@ -137,7 +210,26 @@ where
         );
         running.spawn(async move { worker(service, client, &shared).await });
     }
-    while let Some(finished) = running.join_next().await {
+    loop {
+        let finished = tokio::select! {
+            finished = running.join_next() => finished,
+            signal = terminated(termination.as_mut()) => {
+                // Once per environment, after the invocations in flight have answered.
+                let deadline = shutdown::grace_deadline();
+                tracing::info!(signal, "shutting down: running the shutdown hooks");
+                stop.send_replace(true);
+                let waited = tokio::time::timeout_at(deadline, async {
+                    while running.join_next().await.is_some() {}
+                })
+                .await;
+                if waited.is_err() {
+                    tracing::warn!("invocations in flight had not answered when the grace period ended");
+                }
+                shutdown.run(deadline).await;
+                return Ok(());
+            }
+        };
+        let Some(finished) = finished else { break };
         match finished {
             // A worker returns an error only when the environment is broken: the others stop
             // polling, and the invocations they hold are answered before the process ends,
@@ -167,6 +259,14 @@ where
         "Runtime.NoWorkers",
         "every runtime worker stopped",
     ))
+}
+
+/// The next termination signal, or never without a listener.
+async fn terminated(termination: Option<&mut Termination>) -> &'static str {
+    match termination {
+        Some(termination) => termination.received().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Whether this environment's first invocation is a cold start: not when provisioned

@@ -10,8 +10,11 @@
 mod backoff;
 mod client;
 pub(crate) mod endpoint;
+pub(crate) mod extensions_api;
 pub(crate) mod invocation;
 pub(crate) mod lambda;
+pub(crate) mod shutdown;
+mod snapstart;
 mod subscriber;
 pub(crate) mod wire;
 
@@ -24,6 +27,11 @@ use tower::{Layer, Service, ServiceBuilder};
 
 pub use client::ApiError;
 pub use endpoint::{EndpointError, encode_request_id};
+pub use extensions_api::ExtensionApiError;
+pub use shutdown::GRACE as SHUTDOWN_GRACE;
+
+use self::shutdown::ShutdownHooks;
+use self::snapstart::SnapStartHooks;
 
 use self::endpoint::Endpoint;
 use crate::config::{Config, ConfigError};
@@ -58,6 +66,16 @@ pub struct Runtime<L = Identity> {
     mode: Mode,
     layers: ServiceBuilder<L>,
     metrics: Metrics,
+    lifecycle: Lifecycle,
+}
+
+/// What runs around the loop rather than per invocation: shutdown and SnapStart hooks.
+#[derive(Debug, Default)]
+pub(crate) struct Lifecycle {
+    /// Run after SIGTERM.
+    pub(crate) shutdown: ShutdownHooks,
+    /// Run around a SnapStart snapshot.
+    pub(crate) snapstart: SnapStartHooks,
 }
 
 impl<L> std::fmt::Debug for Runtime<L> {
@@ -95,6 +113,7 @@ impl Runtime {
             mode,
             layers: ServiceBuilder::new(),
             metrics,
+            lifecycle: Lifecycle::default(),
         })
     }
 
@@ -116,6 +135,7 @@ impl Runtime {
             config_error: None,
             mode: Mode::Lambda(endpoint),
             layers: ServiceBuilder::new(),
+            lifecycle: Lifecycle::default(),
         })
     }
 }
@@ -134,7 +154,70 @@ impl<L> Runtime<L> {
             mode: self.mode,
             layers: self.layers.layer(layer),
             metrics: self.metrics,
+            lifecycle: self.lifecycle,
         }
+    }
+
+    /// Runs `hook` when the execution environment shuts down, after the hooks added before
+    /// it.
+    ///
+    /// Adding a hook makes the runtime register an internal extension (Lambda sends
+    /// SIGTERM before shutdown only when one is registered). On SIGTERM the runtime stops
+    /// taking invocations, lets those in hand post their answers, runs the hooks in order,
+    /// flushes what lambda-kit buffers, and exits 0; all of it within [`SHUTDOWN_GRACE`]
+    /// (450 ms; Lambda kills the process 500 ms after SIGTERM). A hook still running then
+    /// is cut off. Outside Lambda, `--event` runs the hooks after its invocation (or on
+    /// SIGTERM or Ctrl-C), and `--serve` sends its function process SIGTERM when it stops.
+    ///
+    /// ```no_run
+    /// use lambda_kit::{Context, Error, Runtime, handler_fn};
+    ///
+    /// async fn echo(event: serde_json::Value, _ctx: Context) -> Result<serde_json::Value, Error> {
+    ///     Ok(event)
+    /// }
+    ///
+    /// #[tokio::main(flavor = "current_thread")]
+    /// async fn main() -> Result<(), Error> {
+    ///     Runtime::from_env()?
+    ///         .on_shutdown(async {
+    ///             // Close pools, send what is batched.
+    ///             tracing::info!("shutting down");
+    ///         })
+    ///         .run(handler_fn(echo))
+    ///         .await
+    /// }
+    /// ```
+    pub fn on_shutdown(mut self, hook: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.lifecycle.shutdown.push(hook);
+        self
+    }
+
+    /// Runs `hook` before a SnapStart snapshot is taken (only when
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE` is `snap-start`), after init and before the first
+    /// invocation. Hooks run the last added first; a failure is reported as an init
+    /// error and ends the process.
+    pub fn before_snapshot<E: Into<Error>>(
+        mut self,
+        hook: impl Future<Output = Result<(), E>> + Send + 'static,
+    ) -> Self {
+        self.lifecycle
+            .snapstart
+            .before_snapshot(async move { hook.await.map_err(Into::into) });
+        self
+    }
+
+    /// Runs `hook` after this environment was restored from a SnapStart snapshot, before
+    /// its first invocation: re-open connections, refresh credentials and anything else
+    /// that must not be shared between restored copies. Hooks run in the order added; a
+    /// failure is posted to `/runtime/restore/error` and ends the process.
+    pub fn after_restore<E: Into<Error>>(
+        mut self,
+        hook: impl Future<Output = Result<(), E>> + Send + 'static,
+    ) -> Self {
+        self.lifecycle
+            .snapstart
+            .after_restore(async move { hook.await.map_err(Into::into) });
+        self
     }
 
     /// Replaces the metrics settings read from the environment.
@@ -199,7 +282,9 @@ impl<L> Runtime<L> {
     {
         self.start().await?;
         let service = self.layers.service(handler);
-        self.mode.serve(service, self.config, self.metrics).await
+        self.mode
+            .serve(service, self.config, self.metrics, self.lifecycle)
+            .await
     }
 
     /// Like [`Runtime::run`], but serves `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once
@@ -217,7 +302,7 @@ impl<L> Runtime<L> {
         self.start().await?;
         let service = self.layers.service(handler);
         self.mode
-            .serve_concurrently(service, self.config, self.metrics)
+            .serve_concurrently(service, self.config, self.metrics, self.lifecycle)
             .await
     }
 

@@ -24,7 +24,10 @@ use tokio::task::AbortHandle;
 pub use super::fault::Fault;
 use super::fault::{AfterAnswer, FaultyStream};
 pub use crate::api_server::Route;
-use crate::api_server::{Ledger, Queued, lock, not_found, read_body, reply, route_of};
+use crate::api_server::{
+    ExtensionsApi, InvocationDone, Ledger, Queued, lock, not_found, read_body, reply, route_of,
+};
+pub use crate::api_server::{PostedExtensionError, RegisteredExtension};
 use crate::error::ErrorBody;
 use crate::protocol::{MAX_RESPONSE_BYTES, header};
 
@@ -124,6 +127,10 @@ impl std::fmt::Debug for FakeRuntimeApi {
 struct Shared {
     /// The invocations pushed and handed out, and the rules for answering them.
     ledger: Ledger<()>,
+    /// The Extensions and Telemetry APIs.
+    extensions: ExtensionsApi,
+    /// When the fake started (the environment's start, for the init report).
+    started: std::time::Instant,
     /// What the fake saw and did, for the test to read.
     state: Mutex<State>,
     changed: Notify,
@@ -138,6 +145,8 @@ struct State {
     max_response_bytes: usize,
     /// How many byte-level faults have been carried out to their end.
     wire_faults_done: usize,
+    /// When each invocation was handed out, for its platform report.
+    handed_out_at: HashMap<String, std::time::Instant>,
 }
 
 impl FakeInvocation {
@@ -200,6 +209,8 @@ impl FakeRuntimeApi {
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared {
             ledger: Ledger::default(),
+            extensions: ExtensionsApi::new("test", "$LATEST"),
+            started: std::time::Instant::now(),
             state: Mutex::new(State {
                 answers: HashMap::new(),
                 faults: HashMap::new(),
@@ -207,6 +218,7 @@ impl FakeRuntimeApi {
                 polls: 0,
                 max_response_bytes: MAX_RESPONSE_BYTES,
                 wire_faults_done: 0,
+                handed_out_at: HashMap::new(),
             }),
             changed: Notify::new(),
         });
@@ -243,6 +255,71 @@ impl FakeRuntimeApi {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .stdin(std::process::Stdio::null());
         command
+    }
+
+    /// A command that runs the external extension at `program` against this API, as Lambda
+    /// launches the executables in `/opt/extensions`: like
+    /// [`bootstrap_command`](Self::bootstrap_command), and the extension may register for
+    /// `SHUTDOWN` under its file name (an internal extension may not).
+    pub fn extension_command(&self, program: impl AsRef<std::path::Path>) -> std::process::Command {
+        let program = program.as_ref();
+        if let Some(name) = program.file_name().and_then(|name| name.to_str()) {
+            self.shared.extensions.extensions.declare_external(name);
+        }
+        self.bootstrap_command(program)
+    }
+
+    /// Lets an extension registering as `name` register for `SHUTDOWN`, as one Lambda
+    /// launched from `/opt/extensions/NAME` may (for extensions run in the test's process).
+    pub fn declare_external_extension(&self, name: &str) {
+        self.shared.extensions.extensions.declare_external(name);
+    }
+
+    /// The extensions registered so far, in order.
+    pub fn extensions(&self) -> Vec<RegisteredExtension> {
+        self.shared.extensions.extensions.registered()
+    }
+
+    /// Waits until `count` extensions have registered and each has polled `event/next`
+    /// (which is when Lambda counts an extension's init as done); returns them.
+    pub async fn wait_for_extensions(&self, count: usize) -> Vec<RegisteredExtension> {
+        self.shared
+            .extensions
+            .extensions
+            .wait_for(|registered, polling| {
+                (registered.len() >= count && polling >= count).then(|| registered.to_vec())
+            })
+            .await
+    }
+
+    /// The init and exit errors extensions posted so far.
+    pub fn extension_errors(&self) -> Vec<PostedExtensionError> {
+        self.shared.extensions.extensions.errors()
+    }
+
+    /// Sends `SHUTDOWN` (`reason`: `spindown`, `timeout` or `failure`) to the extensions
+    /// registered for it, with a deadline 2 s from now; returns how many. (Lambda sends the
+    /// runtime SIGTERM first: a test does that to its bootstrap process.)
+    pub fn shutdown_extensions(&self, reason: &str) -> usize {
+        self.shared.extensions.extensions.shutdown(reason)
+    }
+
+    /// Sends one Telemetry API event (`{"time", "type", "record"}`, or anything else, to see
+    /// how a listener copes) to the subscribers of its type.
+    pub fn push_telemetry(&self, event: serde_json::Value) {
+        self.shared.extensions.telemetry.emit_raw(event);
+    }
+
+    /// How many telemetry batches could not be delivered to a subscriber's listener.
+    pub fn dropped_telemetry_batches(&self) -> usize {
+        self.shared.extensions.telemetry.dropped_batches()
+    }
+
+    /// Waits for the first request to `route` and returns it.
+    pub async fn wait_for_call(&self, route: Route) -> RecordedCall {
+        self.shared
+            .wait_for(|state| state.calls.iter().find(|call| call.route == route).cloned())
+            .await
     }
 
     /// Queues an invocation whose payload is `event` as JSON; returns its request id.
@@ -327,15 +404,7 @@ impl FakeRuntimeApi {
 
     /// Waits for a post to `/runtime/init/error` and returns it.
     pub async fn init_error(&self) -> RecordedCall {
-        self.shared
-            .wait_for(|state| {
-                state
-                    .calls
-                    .iter()
-                    .find(|call| call.route == Route::InitError)
-                    .cloned()
-            })
-            .await
+        self.wait_for_call(Route::InitError).await
     }
 
     /// Waits until `count` byte-level faults ([`Fault::StrayBytesAfter`],
@@ -422,7 +491,13 @@ async fn handle(
         return Ok(not_found());
     };
     if route == Route::Next {
-        shared.update(|state| state.polls += 1);
+        let first = shared.update(|state| {
+            state.polls += 1;
+            state.polls == 1
+        });
+        if first {
+            shared.extensions.init_done(shared.started.elapsed());
+        }
     }
     // Read the whole body first, as Lambda does, so a dropped post was fully sent.
     let body = read_body(body, usize::MAX).await;
@@ -454,7 +529,32 @@ async fn handle(
     }
     if route == Route::Next {
         shared.update(|state| state.calls.push(call));
-        return Ok(shared.ledger.next(|()| false).await);
+        let next = shared.ledger.next(|()| false).await;
+        if let Some(id) = next
+            .headers()
+            .get(header::REQUEST_ID)
+            .and_then(|id| id.to_str().ok())
+        {
+            let id = id.to_owned();
+            shared.update(|state| state.handed_out_at.insert(id, std::time::Instant::now()));
+        }
+        shared.extensions.invocation_start(next.headers());
+        return Ok(next);
+    }
+    if route.is_extension() {
+        let response = shared
+            .extensions
+            .handle(route, &call.headers, call.body.clone())
+            .await;
+        call.status = Some(response.status());
+        shared.update(|state| state.calls.push(call));
+        return Ok(response);
+    }
+    if route == Route::RestoreNext {
+        // The fake restores at once.
+        call.status = Some(StatusCode::OK);
+        shared.update(|state| state.calls.push(call));
+        return Ok(reply(StatusCode::OK, ""));
     }
     Ok(judge(&shared, call))
 }
@@ -463,9 +563,9 @@ async fn handle(
 /// accepted answer before the reply leaves.
 fn judge(shared: &Shared, mut call: RecordedCall) -> Response<Full<Bytes>> {
     let kind = match call.route {
-        Route::InitError | Route::Next => None,
         Route::Response => Some(AnswerKind::Response),
         Route::Error => Some(AnswerKind::Error),
+        _ => None,
     };
     let limit = shared.lock().max_response_bytes;
     let verdict = match kind {
@@ -488,6 +588,9 @@ fn judge(shared: &Shared, mut call: RecordedCall) -> Response<Full<Bytes>> {
         Err(refusal) => (refusal.reply(), None),
     };
     call.status = Some(response.status());
+    if let (Some(kind), Some(id)) = (accepted, call.request_id.as_deref()) {
+        report(shared, kind, id, &call.headers);
+    }
     shared.update(|state| {
         if let (Some(kind), Some(id)) = (accepted, call.request_id.clone()) {
             let answer = Answer {
@@ -502,6 +605,27 @@ fn judge(shared: &Shared, mut call: RecordedCall) -> Response<Full<Bytes>> {
         state.calls.push(call);
     });
     response
+}
+
+/// Records the platform report of an answered invocation.
+fn report(shared: &Shared, kind: AnswerKind, request_id: &str, headers: &HeaderMap) {
+    let handed_out = shared.update(|state| state.handed_out_at.remove(request_id));
+    let error_type = headers
+        .get(header::FUNCTION_ERROR_TYPE)
+        .and_then(|value| value.to_str().ok());
+    let (status, error_type) = match kind {
+        AnswerKind::Response => ("success", None),
+        AnswerKind::Error => ("error", error_type.or(Some("Unhandled"))),
+    };
+    shared.extensions.invocation_done(&InvocationDone {
+        request_id,
+        status,
+        error_type,
+        duration: handed_out.map(|at| at.elapsed()).unwrap_or_default(),
+        init_duration: None,
+        memory_size_mb: 128,
+        max_memory_used_mb: 0,
+    });
 }
 
 fn epoch_ms(time: SystemTime) -> u128 {

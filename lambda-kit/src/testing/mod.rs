@@ -27,7 +27,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use fake_api::{
-    Answer, AnswerKind, FakeInvocation, FakeRuntimeApi, Fault, RecordedCall, Route,
+    Answer, AnswerKind, FakeInvocation, FakeRuntimeApi, Fault, PostedExtensionError, RecordedCall,
+    RegisteredExtension, Route,
 };
 
 use crate::context::{Context, ContextBuilder};
