@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use http::StatusCode;
 use tracing::Instrument as _;
 
@@ -134,15 +135,25 @@ where
         served = &mut serving => return served,
         signal = termination.received() => signal,
     };
-    // An invocation in hand is answered first, within the grace period.
+    shut_down(signal, &stop, serving.map(drop), shutdown).await;
+    Ok(())
+}
+
+/// After `signal`: the workers stop polling, the invocations in hand (`in_flight` ends when
+/// they have answered) get the grace period first, and the hooks what is left of it.
+async fn shut_down(
+    signal: &str,
+    stop: &tokio::sync::watch::Sender<bool>,
+    in_flight: impl Future<Output = ()>,
+    hooks: ShutdownHooks,
+) {
     let deadline = shutdown::grace_deadline();
     tracing::info!(signal, "shutting down: running the shutdown hooks");
     stop.send_replace(true);
-    if tokio::time::timeout_at(deadline, serving).await.is_err() {
-        tracing::warn!("the invocation in hand had not answered when the grace period ended");
+    if tokio::time::timeout_at(deadline, in_flight).await.is_err() {
+        tracing::warn!("invocations in hand had not answered when the grace period ended");
     }
-    shutdown.run(deadline).await;
-    Ok(())
+    hooks.run(deadline).await;
 }
 
 /// What comes before the first `/next`: with shutdown hooks, a SIGTERM listener and the
@@ -215,17 +226,8 @@ where
             finished = running.join_next() => finished,
             signal = terminated(termination.as_mut()) => {
                 // Once per environment, after the invocations in flight have answered.
-                let deadline = shutdown::grace_deadline();
-                tracing::info!(signal, "shutting down: running the shutdown hooks");
-                stop.send_replace(true);
-                let waited = tokio::time::timeout_at(deadline, async {
-                    while running.join_next().await.is_some() {}
-                })
-                .await;
-                if waited.is_err() {
-                    tracing::warn!("invocations in flight had not answered when the grace period ended");
-                }
-                shutdown.run(deadline).await;
+                let in_flight = async { while running.join_next().await.is_some() {} };
+                shut_down(signal, &stop, in_flight, shutdown).await;
                 return Ok(());
             }
         };
