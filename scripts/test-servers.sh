@@ -8,6 +8,8 @@
 #   LAMBDA_KIT_TEST_REDIS_URL     redis://127.0.0.1:PORT
 #   LAMBDA_KIT_TEST_DYNAMODB_URL  http://127.0.0.1:PORT
 #   LAMBDA_KIT_TEST_TABLE         a table with partition key `id` (Powertools' schema)
+#   LAMBDA_KIT_TEST_MOTO_URL      the same moto server, for the SSM and Secrets Manager
+#                                 tests of lambda-kit-parameters (moto speaks every service)
 
 if ! command -v redis-server >/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -53,6 +55,7 @@ wait_until python3 -c "import urllib.request; urllib.request.urlopen('http://127
 
 export LAMBDA_KIT_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 export LAMBDA_KIT_TEST_DYNAMODB_URL="http://127.0.0.1:$DYNAMODB_PORT"
+export LAMBDA_KIT_TEST_MOTO_URL="$LAMBDA_KIT_TEST_DYNAMODB_URL"
 export LAMBDA_KIT_TEST_TABLE="idempotency"
 
 # The table, as examples/template.yaml declares it (moto accepts any credentials).

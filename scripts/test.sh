@@ -40,12 +40,13 @@ cargo test --workspace --all-features
 
 # The API docs build without a broken link, as docs.rs builds them (all features).
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --all-features \
-  -p lambda-kit -p lambda-kit-macros -p lambda-kit-idempotency
+  -p lambda-kit -p lambda-kit-macros -p lambda-kit-idempotency -p lambda-kit-parameters
 echo "cargo doc: no warnings"
 
 # The published crates package and build from their packages (what crates.io would get).
-cargo package --quiet --allow-dirty -p lambda-kit-macros -p lambda-kit -p lambda-kit-idempotency
-echo "cargo package: lambda-kit-macros, lambda-kit, lambda-kit-idempotency"
+cargo package --quiet --allow-dirty -p lambda-kit-macros -p lambda-kit -p lambda-kit-idempotency \
+  -p lambda-kit-parameters
+echo "cargo package: lambda-kit-macros, lambda-kit, lambda-kit-idempotency, lambda-kit-parameters"
 
 # The deploy package: bootstrap at the root of the zip, executable, and it runs.
 zip="$(PROFILE=dev ./scripts/package.sh hello | tail -n 1)"
