@@ -162,7 +162,9 @@ impl ParameterError {
     pub fn is_transient(&self) -> bool {
         match self {
             ParameterError::Unavailable { .. } | ParameterError::Throttled { .. } => true,
-            ParameterError::Service { code, .. } => code.starts_with("Internal"),
+            ParameterError::Service { code, .. } => {
+                code.starts_with("Internal") || code == "ServiceUnavailable"
+            }
             _ => false,
         }
     }

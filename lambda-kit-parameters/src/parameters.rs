@@ -309,7 +309,9 @@ impl<P: Provider> GetByName<'_, P> {
 
     /// Reads every name; those that fail are reported in [`ByName::failed`] without
     /// failing the others. Cached values are served without a call, and the rest are
-    /// fetched together (SSM: `GetParameters`, ten names a call).
+    /// fetched together (SSM: `GetParameters`, ten names a call) and cached one by one. A
+    /// batch does not wait for single reads of its names that are in flight, nor they for
+    /// it: it is one call either way.
     pub async fn collect_failures(self) -> ByName {
         let GetByName {
             parameters,

@@ -207,3 +207,72 @@ where
 pub(crate) async fn load_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
+
+#[cfg(all(test, feature = "ssm"))]
+mod tests {
+    use aws_sdk_ssm::operation::get_parameter::GetParameterError;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    fn answered(code: &str) -> ParameterError {
+        let metadata = ErrorMetadata::builder().code(code).message("said").build();
+        let response = Response::new(
+            StatusCode::try_from(400).expect("a status"),
+            SdkBody::empty(),
+        );
+        let error = SdkError::service_error(GetParameterError::generic(metadata), response);
+        classify("/app/p", "GetParameter", error)
+    }
+
+    #[test]
+    fn each_code_is_read_as_its_kind() {
+        for code in NOT_FOUND {
+            assert!(
+                matches!(answered(code), ParameterError::NotFound { .. }),
+                "{code}"
+            );
+        }
+        for code in ACCESS_DENIED {
+            assert!(
+                matches!(answered(code), ParameterError::AccessDenied { .. }),
+                "{code}"
+            );
+        }
+        for code in THROTTLED {
+            assert!(
+                matches!(answered(code), ParameterError::Throttled { .. }),
+                "{code}"
+            );
+        }
+        for code in DECRYPTION_FAILED {
+            let error = answered(code);
+            assert!(
+                matches!(error, ParameterError::DecryptionFailed { .. }),
+                "{code}"
+            );
+            assert_eq!(error.error_type(), "Parameters.DecryptionFailed");
+        }
+        let other = answered("ValidationException");
+        assert!(
+            matches!(&other, ParameterError::Service { code, .. } if code == "ValidationException")
+        );
+        assert_eq!(other.name(), Some("/app/p"));
+    }
+
+    #[test]
+    fn timeouts_fall_back_to_the_bounds_only_where_the_client_has_none() {
+        let own = TimeoutConfig::builder()
+            .operation_timeout(Duration::from_secs(9))
+            .read_timeout(Duration::from_secs(4))
+            .build();
+        let merged = timeouts(Some(&own));
+        assert_eq!(merged.operation_timeout(), Some(Duration::from_secs(9)));
+        assert_eq!(merged.read_timeout(), Some(Duration::from_secs(4)));
+        assert_eq!(merged.connect_timeout(), Some(CONNECT_TIMEOUT));
+        assert_eq!(merged.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        assert_eq!(timeouts(None).operation_timeout(), Some(OPERATION_TIMEOUT));
+    }
+}

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{aws, json_answer, query, serve};
+use common::{aws, json_answer, query, read_fails, serve};
 use lambda_kit_parameters::appconfig::AppConfigProvider;
 use lambda_kit_parameters::{AppConfig, ParameterError};
 use serde_json::json;
@@ -69,6 +69,13 @@ fn answer(
             let profile = body["ConfigurationProfileIdentifier"]
                 .as_str()
                 .unwrap_or_default();
+            // Three profiles stand for the service's refusals.
+            match profile {
+                "throttled" => return error(429, "ThrottlingException"),
+                "denied" => return error(403, "AccessDeniedException"),
+                "failing" => return error(500, "InternalServerException"),
+                _ => {}
+            }
             let known = body["ApplicationIdentifier"] == APPLICATION
                 && body["EnvironmentIdentifier"] == ENVIRONMENT
                 && fake.profiles.contains_key(profile);
@@ -242,4 +249,16 @@ async fn an_unknown_profile_is_not_found() {
         matches!(&error, ParameterError::NotFound { name } if name == "absent"),
         "{error:?}"
     );
+}
+
+#[tokio::test]
+async fn refusals_are_typed_and_only_transient_ones_are_marked_so() {
+    let (_fake, appconfig) = start(with_profile("features", "v1")).await;
+    let throttled = read_fails!(appconfig.get("throttled"), ParameterError::Throttled { .. });
+    assert!(throttled.is_transient());
+    assert_eq!(throttled.error_type(), "Parameters.Throttled");
+    let denied = read_fails!(appconfig.get("denied"), ParameterError::AccessDenied { .. });
+    assert!(!denied.is_transient());
+    let failing = read_fails!(appconfig.get("failing"), ParameterError::Service { .. });
+    assert!(failing.is_transient());
 }

@@ -2,11 +2,8 @@
 
 mod common;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
-use common::{aws, moto_url, read_fails, unique};
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::{aws, create_table, moto_url, read_fails, unique};
 use lambda_kit_parameters::ParameterError;
 use lambda_kit_parameters::dynamodb::{DynamoDb, DynamoDbProvider};
 
@@ -14,35 +11,10 @@ async fn admin() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&aws(&moto_url()).await)
 }
 
-/// A table keyed by `id`, with the sort key `sk` when asked.
-async fn table(admin: &aws_sdk_dynamodb::Client, with_sort_key: bool) -> String {
+/// A new table keyed by `id`, with the sort key `sk` when asked.
+async fn table(with_sort_key: bool) -> String {
     let name = unique("parameters");
-    let key = |attr: &str, kind| {
-        KeySchemaElement::builder()
-            .attribute_name(attr)
-            .key_type(kind)
-            .build()
-            .expect("a complete shape")
-    };
-    let def = |attr: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(attr)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("a complete shape")
-    };
-    let mut create = admin
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("id", KeyType::Hash))
-        .attribute_definitions(def("id"));
-    if with_sort_key {
-        create = create
-            .key_schema(key("sk", KeyType::Range))
-            .attribute_definitions(def("sk"));
-    }
-    create.send().await.expect("moto creates the table");
+    create_table(&name, with_sort_key).await;
     name
 }
 
@@ -62,7 +34,7 @@ async fn provider(table: &str) -> DynamoDb {
 #[tokio::test]
 async fn one_value_per_id() {
     let admin = admin().await;
-    let table = table(&admin, false).await;
+    let table = table(false).await;
     put(
         &admin,
         &table,
@@ -99,7 +71,7 @@ async fn one_value_per_id() {
 #[tokio::test]
 async fn several_values_under_one_id_by_sort_key() {
     let admin = admin().await;
-    let table = table(&admin, true).await;
+    let table = table(true).await;
     for (sk, value) in [
         ("checkout", "on"),
         ("search", "off"),

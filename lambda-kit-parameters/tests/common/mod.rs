@@ -223,3 +223,39 @@ macro_rules! read_fails {
 }
 #[allow(unused_imports)]
 pub(crate) use read_fails;
+
+/// Creates a table of Powertools' shape on moto: partition key `id`, and sort key `sk`
+/// when `with_sort_key`.
+#[cfg(feature = "dynamodb")]
+pub(crate) async fn create_table(name: &str, with_sort_key: bool) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let key = |attr: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(attr)
+            .key_type(kind)
+            .build()
+            .expect("a complete shape")
+    };
+    let def = |attr: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(attr)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("a complete shape")
+    };
+    let admin = aws_sdk_dynamodb::Client::new(&aws(&moto_url()).await);
+    let mut create = admin
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("id", KeyType::Hash))
+        .attribute_definitions(def("id"));
+    if with_sort_key {
+        create = create
+            .key_schema(key("sk", KeyType::Range))
+            .attribute_definitions(def("sk"));
+    }
+    create.send().await.expect("moto creates the table");
+}
