@@ -1,10 +1,7 @@
 //! The Secrets Manager provider against moto's server: string, binary and JSON secrets,
-//! version stages, and that no secret reaches the log, whatever the level.
+//! version stages. That no secret reaches the log is `secrets_log.rs`.
 
 mod common;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use aws_sdk_secretsmanager::primitives::Blob;
 use common::{aws, moto_url, read_fails, unique};
@@ -112,77 +109,5 @@ async fn a_missing_secret_is_not_found() {
     assert!(
         matches!(&error, ParameterError::NotFound { name: n } if *n == name),
         "{error:?}"
-    );
-}
-
-/// Collects everything a subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .expect("not poisoned")
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn no_secret_value_reaches_the_log_even_at_trace_level() {
-    const VALUE: &str = "s3cr3t-value-that-must-not-leak";
-    let admin = admin().await;
-    let name = unique("quiet");
-    create(
-        &admin,
-        &name,
-        &format!(r#"{{"password":"{VALUE}","port":"{VALUE}"}}"#),
-    )
-    .await;
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer({
-            let captured = captured.clone();
-            move || captured.clone()
-        })
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
-
-    let secrets = secrets().await;
-    let secret = secrets
-        .get(&name)
-        .secret()
-        .await
-        .expect("the read succeeds");
-    tracing::info!(?secret, "read");
-    #[derive(serde::Deserialize, Debug)]
-    #[allow(dead_code)]
-    struct Wrong {
-        port: u16,
-    }
-    let error = secrets
-        .get(&name)
-        .json::<Wrong>()
-        .await
-        .expect_err("the read fails");
-    tracing::error!(%error, ?error, "transform failed");
-    let value = secrets.get(&name).value().await.expect("the read succeeds");
-    tracing::info!(?value, "raw");
-
-    let log =
-        String::from_utf8(captured.0.lock().expect("not poisoned").clone()).expect("UTF-8 log");
-    assert!(
-        log.contains("GetSecretValue"),
-        "the SDK logged at trace level: {log}"
-    );
-    assert!(
-        !log.contains(VALUE),
-        "the secret leaked into the log:\n{log}"
     );
 }
