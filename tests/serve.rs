@@ -262,35 +262,80 @@ async fn an_init_error_is_the_answer_to_the_invocation_that_started_it() {
     assert_eq!(body["errorType"], "DatabaseUrlMissing");
 }
 
-/// Kills a process with SIGKILL.
+/// Kills a process with SIGKILL and returns once it has died (it may stay a zombie until
+/// its parent, the emulator, reaps it).
 fn kill_9(pid: &Value) {
-    let status = std::process::Command::new("kill")
-        .arg("-9")
-        .arg(pid.to_string())
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
+    let pid = pid
+        .as_i64()
+        .and_then(|pid| libc::pid_t::try_from(pid).ok())
+        .expect("a pid");
+    // A pidfd becomes readable when its process ends, parent or not: an exact wait, not
+    // a guess at how long death takes.
+    // SAFETY: pidfd_open takes plain integers and returns a new descriptor or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let pidfd = libc::c_int::try_from(pidfd).expect("pidfd_open (Linux 5.3 or later)");
+    assert!(
+        pidfd >= 0,
+        "pidfd_open: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: kill takes plain integers; the process cannot be reaped (and its pid reused)
+    // before the pidfd is closed below, since pidfds pin their process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0, "kill");
+    let mut ended = libc::pollfd {
+        fd: pidfd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, and an infinite timeout.
+    let ready = unsafe { libc::poll(&mut ended, 1, -1) };
+    assert_eq!(ready, 1, "poll: {}", std::io::Error::last_os_error());
+    // SAFETY: the descriptor is ours and closed once.
+    unsafe { libc::close(pidfd) };
 }
 
 #[tokio::test]
 async fn a_process_killed_while_idle_is_replaced_and_every_later_invocation_succeeds() {
     let emulator = serve(probe(), &["--timeout", "30"]).await;
     let (_, _, first) = emulator.invoke(json!({}).to_string(), &[]).await;
-    // The function now waits in /next; kill it there.
+    // The function now waits in /next; it dies there. Its poll is still open in the
+    // emulator: it must not take the invocation meant for the fresh process.
     kill_9(&first["pid"]);
-    // The first invocation after the kill may still meet the dying process (and be
-    // answered Runtime.ExitError) or already a fresh one; every later one is served.
-    let (_, _, after_kill) = emulator.invoke(json!({"echo": 0}).to_string(), &[]).await;
-    if after_kill.get("errorType").is_some() {
-        assert_eq!(after_kill["errorType"], "Runtime.ExitError", "{after_kill}");
-    }
-    for n in 1..=3 {
+    for n in 0..=3 {
         let (status, headers, body) = emulator.invoke(json!({"echo": n}).to_string(), &[]).await;
         assert_eq!(status, StatusCode::OK);
         assert!(headers.get("x-amz-function-error").is_none(), "{body}");
         assert_eq!(body["echo"], n);
         assert_ne!(body["pid"], first["pid"]);
     }
+}
+
+#[tokio::test]
+async fn a_poll_left_open_by_an_ended_environment_takes_nothing() {
+    let emulator = serve(probe(), &["--timeout", "5"]).await;
+    let (_, _, first) = emulator.invoke(json!({}).to_string(), &[]).await;
+    let runtime_api = first["runtimeApi"]
+        .as_str()
+        .expect("the Runtime API's address");
+    // A `/next` poll whose connection stays open while its environment ends, as a dead
+    // process's poll does until the server notices the close.
+    let mut stale = TcpStream::connect(runtime_api).await.expect("connects");
+    let poll =
+        format!("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nhost: {runtime_api}\r\n\r\n");
+    tokio::io::AsyncWriteExt::write_all(&mut stale, poll.as_bytes())
+        .await
+        .expect("sent");
+    kill_9(&first["pid"]);
+    let (status, headers, body) = emulator.invoke(json!({"echo": 1}).to_string(), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get("x-amz-function-error").is_none(), "{body}");
+    assert_eq!(body["echo"], 1);
+    let mut status_line = String::new();
+    BufReader::new(stale)
+        .read_line(&mut status_line)
+        .await
+        .expect("the stale poll is answered");
+    assert!(status_line.starts_with("HTTP/1.1 410"), "{status_line:?}");
 }
 
 #[tokio::test]

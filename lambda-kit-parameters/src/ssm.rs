@@ -139,8 +139,9 @@ impl Provider for SsmProvider {
 
     /// `GetParameters`, ten names a call, decrypted and plain names in separate calls.
     async fn fetch_each(&self, requests: &[SsmRequest]) -> Vec<Result<Value, ParameterError>> {
-        let mut results: Vec<Option<Result<Value, ParameterError>>> =
-            requests.iter().map(|_| None).collect();
+        // Each request is in exactly one group and each batch answers once per name, so
+        // sorting the answers by request index gives one answer per request, in order.
+        let mut answered = Vec::with_capacity(requests.len());
         for decrypt in [false, true] {
             let indices: Vec<usize> = (0..requests.len())
                 .filter(|&index| self.decrypt(&requests[index]) == decrypt)
@@ -148,22 +149,11 @@ impl Provider for SsmProvider {
             for chunk in indices.chunks(GET_PARAMETERS_MAX_NAMES) {
                 let batch: Vec<&SsmRequest> = chunk.iter().map(|&index| &requests[index]).collect();
                 let answers = self.fetch_batch(&batch, decrypt).await;
-                for (&index, answer) in chunk.iter().zip(answers) {
-                    results[index] = Some(answer);
-                }
+                answered.extend(chunk.iter().copied().zip(answers));
             }
         }
-        results
-            .into_iter()
-            .zip(requests)
-            .map(|(result, request)| {
-                result.unwrap_or_else(|| {
-                    Err(ParameterError::NotFound {
-                        name: request.name.clone(),
-                    })
-                })
-            })
-            .collect()
+        answered.sort_unstable_by_key(|(index, _)| *index);
+        answered.into_iter().map(|(_, answer)| answer).collect()
     }
 
     /// `GetParametersByPath`, every page; names relative to the path, as Powertools

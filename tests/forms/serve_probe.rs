@@ -20,5 +20,6 @@ async fn probe(event: Value, ctx: Context) -> Result<Value, Error> {
         "pid": std::process::id(),
         "echo": event["echo"],
         "maxConcurrency": std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok(),
+        "runtimeApi": std::env::var("AWS_LAMBDA_RUNTIME_API").ok(),
     }))
 }

@@ -3,6 +3,12 @@
 //! invocation handed out takes exactly one answer; an answer for a request id that was
 //! never handed out, or was answered already, gets 400; a response over the size limit
 //! gets 413 and leaves the invocation open for an error post.
+//!
+//! The emulator starts its function process over after a crash; a `/next` poll the dead
+//! process left waiting (its connection closed, which a server only learns by writing to
+//! it) must not take an invocation meant for the new one. So each poll belongs to the
+//! environment it arrived in, and `clear` ends that environment: its polls answer
+//! `410 Gone` and take nothing.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
@@ -67,6 +73,10 @@ impl Refusal {
     }
 }
 
+/// A poll's environment has ended since it arrived.
+#[derive(Debug)]
+struct EnvironmentEnded;
+
 /// Queued and handed-out invocations; `W` is what waits for an answer.
 #[derive(Debug)]
 pub(crate) struct Ledger<W> {
@@ -79,6 +89,8 @@ pub(crate) struct Ledger<W> {
 struct Book<W> {
     queue: VecDeque<Queued<W>>,
     handed_out: HashMap<String, W>,
+    /// How many times the ledger was cleared: the environment a poll belongs to.
+    environment: u64,
 }
 
 impl<W> Default for Ledger<W> {
@@ -87,6 +99,7 @@ impl<W> Default for Ledger<W> {
             book: Mutex::new(Book {
                 queue: VecDeque::new(),
                 handed_out: HashMap::new(),
+                environment: 0,
             }),
             queued: Notify::new(),
         }
@@ -102,24 +115,47 @@ impl<W> Ledger<W> {
 
     /// Waits for the next queued invocation that `abandoned` does not skip, records it as
     /// handed out, and returns the `/next` answer for it. A poll dropped while it waits
-    /// takes nothing, so no invocation is lost with a dead connection.
+    /// takes nothing, so no invocation is lost with a dead connection; nor does a poll
+    /// whose environment is cleared while it waits: it answers `410 Gone`.
     pub(crate) async fn next(&self, abandoned: impl Fn(&W) -> bool) -> Response<Full<Bytes>> {
+        let environment = lock(&self.book).environment;
         loop {
             let notified = self.queued.notified();
             tokio::pin!(notified);
-            // Registered before looking, so that a push in between still wakes this poll.
+            // Registered before looking, so that a push or a clear in between still wakes
+            // this poll.
             notified.as_mut().enable();
-            if let Some(invocation) = self.hand_out(&abandoned) {
-                let mut response = Response::new(Full::new(invocation.payload));
-                *response.headers_mut() = invocation.headers;
-                return response;
+            match self.hand_out(environment, &abandoned) {
+                Some(Ok(invocation)) => {
+                    let mut response = Response::new(Full::new(invocation.payload));
+                    *response.headers_mut() = invocation.headers;
+                    return response;
+                }
+                Some(Err(EnvironmentEnded)) => {
+                    return reply(
+                        StatusCode::GONE,
+                        error_json(
+                            "EnvironmentEnded",
+                            "the execution environment this poll came from has ended",
+                        ),
+                    );
+                }
+                None => notified.await,
             }
-            notified.await;
         }
     }
 
-    fn hand_out(&self, abandoned: &impl Fn(&W) -> bool) -> Option<Queued<()>> {
+    /// The next invocation for a poll of `environment`, if one is queued; an error if that
+    /// environment has ended.
+    fn hand_out(
+        &self,
+        environment: u64,
+        abandoned: &impl Fn(&W) -> bool,
+    ) -> Option<Result<Queued<()>, EnvironmentEnded>> {
         let mut book = lock(&self.book);
+        if book.environment != environment {
+            return Some(Err(EnvironmentEnded));
+        }
         while let Some(invocation) = book.queue.pop_front() {
             if abandoned(&invocation.waiter) {
                 continue;
@@ -131,12 +167,12 @@ impl<W> Ledger<W> {
                 waiter,
             } = invocation;
             book.handed_out.insert(request_id.clone(), waiter);
-            return Some(Queued {
+            return Some(Ok(Queued {
                 request_id,
                 headers,
                 payload,
                 waiter: (),
-            });
+            }));
         }
         None
     }
@@ -161,18 +197,25 @@ impl<W> Ledger<W> {
         Ok(open.remove())
     }
 
-    /// Forgets every invocation, queued or handed out (their waiters are dropped).
+    /// Ends the current environment: forgets every invocation, queued or handed out
+    /// (their waiters are dropped), and answers the polls still waiting with `410 Gone`.
     // Only the emulator starts its function over; the fake's tests own their invocations.
     #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     pub(crate) fn clear(&self) {
-        let mut book = lock(&self.book);
-        book.queue.clear();
-        book.handed_out.clear();
+        {
+            let mut book = lock(&self.book);
+            book.queue.clear();
+            book.handed_out.clear();
+            book.environment += 1;
+        }
+        self.queued.notify_waiters();
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future as _;
+
     use super::*;
 
     fn queued(id: &str, waiter: u8) -> Queued<u8> {
@@ -220,6 +263,35 @@ mod tests {
         assert_eq!(ledger.take_answer(Some("live"), 0, 0), Ok(1));
         assert_eq!(
             ledger.take_answer(Some("gone"), 0, 0),
+            Err(Refusal::UnknownRequestId)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_poll_from_an_ended_environment_takes_nothing() {
+        let ledger = Ledger::default();
+        // A dead process's poll, polled once so that it waits, when its environment ends.
+        let mut stale = std::pin::pin!(ledger.next(|_| false));
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(stale.as_mut().poll(&mut context).is_pending());
+        ledger.clear();
+        ledger.push(queued("for-the-new-process", 1));
+        assert_eq!(stale.await.status(), StatusCode::GONE);
+        let fresh = ledger.next(|_| false).await;
+        assert_eq!(fresh.status(), StatusCode::OK);
+        assert_eq!(ledger.take_answer(Some("for-the-new-process"), 0, 0), Ok(1));
+    }
+
+    #[tokio::test]
+    async fn a_poll_that_arrives_after_a_clear_is_served() {
+        let ledger = Ledger::default();
+        ledger.push(queued("old", 0));
+        ledger.clear();
+        ledger.push(queued("new", 1));
+        assert_eq!(ledger.next(|_| false).await.status(), StatusCode::OK);
+        assert_eq!(ledger.take_answer(Some("new"), 0, 0), Ok(1));
+        assert_eq!(
+            ledger.take_answer(Some("old"), 0, 0),
             Err(Refusal::UnknownRequestId)
         );
     }
