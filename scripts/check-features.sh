@@ -16,4 +16,9 @@ print(' '.join(name for name in package['features'] if name != 'default'))")"
     cargo check --quiet -p "$package" --no-default-features ${feature:+--features "$feature"}
   done
 done
+# Release builds leave the `--serve` emulator out of the default features (lambda-kit's
+# build.rs): that build, and one with the testing kit beside it, must be warning-free too.
+echo "cargo check --release -p lambda-kit (the emulator compiled out)"
+cargo check --quiet --release -p lambda-kit
+cargo check --quiet --release -p lambda-kit --features testing
 echo "check-features: every feature builds on its own"

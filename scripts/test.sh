@@ -55,6 +55,16 @@ python3 scripts/check-package.py "$zip"
 layer="$(PROFILE=dev ./scripts/package.sh --extension -p examples -F extension report-summary | tail -n 1)"
 python3 scripts/check-package.py --extension report-summary "$layer"
 
+# Release builds leave the emulator out (lambda-kit/build.rs): such a bootstrap refuses
+# `--serve` with exit 2 and names the feature that brings it back, and `--event` still works.
+cargo build --quiet --profile no-debug-assertions -p examples --bin hello
+hello="${CARGO_TARGET_DIR:-target}/no-debug-assertions/hello"
+status=0; refusal="$("$hello" --serve 2>&1)" || status=$?
+[ "$status" -eq 2 ] && grep -q "serve-in-release" <<<"$refusal" \
+  || { echo "--serve in a build without debug assertions: exit $status, $refusal" >&2; exit 1; }
+[ "$("$hello" --event '{"name":"Ada"}')" = '{"message":"Hello, Ada!"}' ]
+echo "no-debug-assertions build: --serve refused (exit 2, names serve-in-release), --event works"
+
 # The SAM template of the examples.
 cfn-lint examples/template.yaml
 echo "cfn-lint: examples/template.yaml is valid"

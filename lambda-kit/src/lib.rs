@@ -48,7 +48,7 @@
 #[doc(hidden)]
 #[path = "macro_support.rs"]
 pub mod __private;
-#[cfg(any(feature = "serve", feature = "testing"))]
+#[cfg(any(emulator, feature = "testing"))]
 mod api_server;
 pub mod batch;
 mod config;

@@ -66,15 +66,12 @@ impl Mode {
     pub(crate) async fn start(&self, config: &Config) -> Result<(), Error> {
         match self {
             Mode::Lambda(_) => Ok(()),
-            #[cfg(feature = "serve")]
+            #[cfg(emulator)]
             Mode::Local(Cli::Serve(options)) => Err(crate::local::serve(options, config).await),
-            #[cfg(not(feature = "serve"))]
+            #[cfg(not(emulator))]
             Mode::Local(Cli::Serve(_)) => {
                 let _ = config;
-                Cli::Usage(Some(
-                    "--serve is not in this build: enable lambda-kit's `serve` feature".into(),
-                ))
-                .unless_invoking()
+                Cli::Usage(Some(crate::local::SERVE_NOT_BUILT.into())).unless_invoking()
             }
             Mode::Local(cli) => cli.unless_invoking(),
         }

@@ -200,7 +200,7 @@ impl<W> Ledger<W> {
     /// Ends the current environment: forgets every invocation, queued or handed out
     /// (their waiters are dropped), and answers the polls still waiting with `410 Gone`.
     // Only the emulator starts its function over; the fake's tests own their invocations.
-    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
+    #[cfg_attr(not(emulator), allow(dead_code))]
     pub(crate) fn clear(&self) {
         {
             let mut book = lock(&self.book);

@@ -20,7 +20,7 @@ mod route;
 mod telemetry;
 mod transport;
 
-#[cfg(feature = "serve")]
+#[cfg(emulator)]
 pub(crate) use self::extensions::EXTENSION_SHUTDOWN_BUDGET;
 #[cfg(feature = "testing")]
 pub use self::extensions::{PostedExtensionError, RegisteredExtension};
@@ -33,6 +33,6 @@ pub(crate) use self::ledger::{Ledger, Queued};
 #[cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 pub use self::route::Route;
 pub(crate) use self::route::route_of;
-#[cfg(feature = "serve")]
+#[cfg(emulator)]
 pub(crate) use self::transport::error_json;
 pub(crate) use self::transport::{accepted, not_found, read_body, reply, serve};

@@ -21,11 +21,20 @@ use crate::error::{Error, error_type};
 use crate::metrics::Metrics;
 use crate::response::FunctionResponse;
 
-#[cfg(feature = "serve")]
+#[cfg(emulator)]
 mod serve;
 
-#[cfg(feature = "serve")]
+#[cfg(emulator)]
 pub(crate) use serve::run as serve;
+
+/// Why `--serve` is refused in a build without the emulator (see `build.rs`).
+#[cfg(not(emulator))]
+pub(crate) const SERVE_NOT_BUILT: &str = if cfg!(feature = "serve") {
+    "--serve is not in release builds: run a debug build (`cargo run -- --serve`), or turn \
+     on lambda-kit's `serve-in-release` feature"
+} else {
+    "--serve is not in this build: turn on lambda-kit's `serve` feature"
+};
 
 /// Where `--serve` listens without an address.
 const DEFAULT_SERVE_ADDRESS: &str = "127.0.0.1:9000";
@@ -222,7 +231,8 @@ fn usage_text() -> String {
          stop it as Lambda would after SECONDS (default: AWS_LAMBDA_FUNCTION_TIMEOUT, else 3)\n       \
          {program} --serve [ADDR] [--timeout SECONDS] [--extension PATH]...\n                                    \
          run as a local Lambda on ADDR (default 127.0.0.1:9000), with the external\n                                    \
-         extensions at PATH and in the extensions/ folder next to this binary\n\n\
+         extensions at PATH and in the extensions/ folder next to this binary\n                                    \
+         (debug builds; release builds need lambda-kit's `serve-in-release` feature)\n\n\
          Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API set) run it without arguments."
     )
 }
