@@ -122,3 +122,26 @@ async fn an_http_fn_without_parameters_serves_the_service_it_returns() {
     assert_eq!(response["statusCode"], 200);
     assert_eq!(response["body"], "served /orders");
 }
+
+#[tokio::test]
+async fn an_http_streaming_fn_streams_its_body_after_the_prelude() {
+    let api = FakeRuntimeApi::start().await.expect("starts");
+    let _child = spawn(&api, env!("CARGO_BIN_EXE_form-http-streaming"));
+    let event: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/function-url.json")).expect("parses");
+    let id = api.push(event);
+    let answer = api.answer(&id).await;
+    assert_eq!(
+        answer.headers["lambda-runtime-function-response-mode"],
+        "streaming"
+    );
+    let prelude: serde_json::Value = serde_json::from_slice(&answer.chunks[0]).expect("JSON");
+    assert_eq!(
+        prelude,
+        json!({"statusCode": 200, "headers": {"content-type": "text/plain"}, "cookies": []})
+    );
+    assert_eq!(
+        &answer.chunks[2..],
+        ["/widgets 1\n", "/widgets 2\n", "/widgets 3\n"]
+    );
+}

@@ -31,7 +31,7 @@ pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Option
         }),
         _ => None,
     };
-    let service = handler_service(handler, shape, krate);
+    let service = handler_service(handler, shape, options);
     // `cleanup(state)` with init's state, `cleanup()` without.
     let shutdown = options.shutdown.as_ref().map(|cleanup| {
         let args = options.init.as_ref().map(|_| quote!(state));
@@ -55,12 +55,12 @@ pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Option
                 let ty = &shape.response_type;
                 quote!(#ty)
             }
-            None => http_response(krate),
+            None => http_response(options),
         },
         handler_span: handler.sig.ident.span(),
     };
     let main = main_fn(options, body, &types);
-    let for_tests = handler_fn_for_tests(handler, shape, &service, krate);
+    let for_tests = handler_fn_for_tests(handler, shape, &service, options);
     quote!(#main #for_tests)
 }
 
@@ -81,13 +81,14 @@ pub(crate) fn service_builder_main(
             async { ::core::result::Result::<_, #krate::Error>::Ok(#name()) }
         },
     };
+    let adapter = http_adapter(options);
     let body = quote! {
         let built = runtime.init(|| #build).await?;
-        let service = #krate::http::service(::core::clone::Clone::clone(built));
+        let service = #adapter(::core::clone::Clone::clone(built));
     };
     let types = LoopTypes {
         event: http_event(krate),
-        response: http_response(krate),
+        response: http_response(options),
         handler_span: name.span(),
     };
     main_fn(options, body, &types)
@@ -116,8 +117,32 @@ fn http_event(krate: &TokenStream) -> TokenStream {
     quote!(#krate::http::HttpEvent)
 }
 
-fn http_response(krate: &TokenStream) -> TokenStream {
-    quote!(#krate::http::HttpResponse)
+/// The fn that makes the HTTP service a handler, and what that handler answers:
+/// `http::service` and the buffered response, or with `http(streaming)`
+/// `http::streaming_service` and a stream.
+fn http_adapter_and_response(options: &Options) -> (TokenStream, TokenStream) {
+    let krate = &options.krate;
+    if options.streaming {
+        (
+            quote!(#krate::http::streaming_service),
+            quote!(#krate::http::HttpAnswer),
+        )
+    } else {
+        (
+            quote!(#krate::http::service),
+            quote!(#krate::http::HttpResponse),
+        )
+    }
+}
+
+/// What the HTTP adapter answers.
+fn http_response(options: &Options) -> TokenStream {
+    http_adapter_and_response(options).1
+}
+
+/// The fn that makes the HTTP service a handler.
+fn http_adapter(options: &Options) -> TokenStream {
+    http_adapter_and_response(options).0
 }
 
 /// `fn main`: the executor, the runtime, `body` (which binds `runtime` and `service`),
@@ -157,11 +182,11 @@ fn main_fn(options: &Options, body: TokenStream, types: &LoopTypes) -> TokenStre
 }
 
 /// The handler as the runtime calls it: a `handler_fn` for an event handler, an
-/// `http::service` for an HTTP one.
-fn handler_service(handler: &ItemFn, shape: &Shape, krate: &TokenStream) -> TokenStream {
+/// `http::service` (or `http::streaming_service`) for an HTTP one.
+fn handler_service(handler: &ItemFn, shape: &Shape, options: &Options) -> TokenStream {
     match shape.event_type {
-        Some(_) => event_service(handler, shape, krate),
-        None => http_service(handler, shape, krate),
+        Some(_) => event_service(handler, shape, &options.krate),
+        None => http_service(handler, shape, options),
     }
 }
 
@@ -173,8 +198,9 @@ fn handler_fn_for_tests(
     handler: &ItemFn,
     shape: &Shape,
     service: &TokenStream,
-    krate: &TokenStream,
+    options: &Options,
 ) -> TokenStream {
+    let krate = &options.krate;
     let vis = &handler.vis;
     let name = handler_fn_name(&handler.sig.ident);
     let state_param = shape
@@ -188,6 +214,11 @@ fn handler_fn_for_tests(
          `#[lambda_kit::handler]` in test builds.",
         handler.sig.ident
     );
+    let http_service_type = if options.streaming {
+        quote!(HttpStreamingService)
+    } else {
+        quote!(HttpService)
+    };
     let returns = match &shape.event_type {
         Some(event) => quote! {
             impl #krate::tower::Service<
@@ -197,7 +228,7 @@ fn handler_fn_for_tests(
             > + ::core::clone::Clone
         },
         None => quote! {
-            #krate::http::HttpService<
+            #krate::http::#http_service_type<
                 impl #krate::tower::Service<
                     #krate::__private::HttpRequest,
                     Response = #response,
@@ -236,13 +267,16 @@ fn event_service(handler: &ItemFn, shape: &Shape, krate: &TokenStream) -> TokenS
     }
 }
 
-/// `http::service(service_fn(|request| f(request, [state])))`.
-fn http_service(handler: &ItemFn, shape: &Shape, krate: &TokenStream) -> TokenStream {
+/// `http::service(service_fn(|request| f(request, [state])))` (`streaming_service` with
+/// `http(streaming)`).
+fn http_service(handler: &ItemFn, shape: &Shape, options: &Options) -> TokenStream {
+    let krate = &options.krate;
+    let adapter = http_adapter(options);
     let state_arg = shape.takes_state.then(|| quote!(state));
     let args = std::iter::once(quote!(request)).chain(state_arg);
     let call = call_converting_errors(handler, args, krate);
     quote! {
-        #krate::http::service(#krate::tower::service_fn(
+        #adapter(#krate::tower::service_fn(
             move |request: #krate::__private::HttpRequest| async move { #call },
         ))
     }

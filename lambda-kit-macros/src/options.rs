@@ -1,5 +1,5 @@
-//! The attribute's options: `init = path`, `shutdown = path`, `http`, `sequential`, `flavor = "..."`,
-//! `layers = [expr, ...]`, `crate = "path"`.
+//! The attribute's options: `init = path`, `shutdown = path`, `http` or `http(streaming)`,
+//! `sequential`, `flavor = "..."`, `layers = [expr, ...]`, `crate = "path"`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -26,6 +26,8 @@ pub(crate) struct Options {
     pub(crate) layers: Vec<Expr>,
     /// The handler serves HTTP requests (`lambda_kit::http`).
     pub(crate) http: bool,
+    /// With `http(streaming)`: the response body is streamed (`http::streaming_service`).
+    pub(crate) streaming: bool,
     /// One invocation at a time whatever the environment allows, so that the handler's
     /// future need not be `Send`.
     pub(crate) sequential: bool,
@@ -42,6 +44,7 @@ impl Default for Options {
             flavor: Flavor::CurrentThread,
             layers: Vec::new(),
             http: false,
+            streaming: false,
             sequential: false,
             krate: quote!(::lambda_kit),
         }
@@ -53,6 +56,19 @@ impl Options {
     pub(crate) fn parse_one(&mut self, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
         if meta.path.is_ident("http") {
             self.http = true;
+            if meta.input.peek(syn::token::Paren) {
+                meta.parse_nested_meta(|nested| {
+                    if nested.path.is_ident("streaming") {
+                        self.streaming = true;
+                        Ok(())
+                    } else {
+                        Err(nested.error(
+                            "unknown `http` option: expected `http(streaming)`, for a function \
+                             URL or REST API that streams its responses",
+                        ))
+                    }
+                })?;
+            }
         } else if meta.path.is_ident("crate") {
             let path: LitStr = meta.value()?.parse()?;
             let path: Path = path.parse()?;
@@ -80,7 +96,7 @@ impl Options {
             self.layers = layers.elems.into_iter().collect();
         } else {
             return Err(meta.error(
-                "unknown option: expected `http`, `init = setup_fn`, `shutdown = cleanup_fn`, `sequential`, \
+                "unknown option: expected `http`, `http(streaming)`, `init = setup_fn`, `shutdown = cleanup_fn`, `sequential`, \
                  `flavor = \"multi_thread\"`, `layers = [layer, ...]` or `crate = \"path\"`",
             ));
         }

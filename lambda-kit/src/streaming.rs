@@ -19,7 +19,7 @@
 //! }
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
@@ -80,11 +80,16 @@ impl IntoFunctionResponse for StreamResponse {
     }
 }
 
-/// A streamed HTTP response for a function URL (`InvokeMode: RESPONSE_STREAM`): status,
+/// A streamed HTTP response for a function URL (`InvokeMode: RESPONSE_STREAM`) or an API
+/// Gateway REST API whose integration streams (`responseTransferMode: STREAM`): status,
 /// headers and cookies go first as a JSON prelude, then the body.
 pub struct HttpStreamResponse {
     status: u16,
-    headers: std::collections::BTreeMap<String, String>,
+    /// Every value of each header, in the order added (`Set-Cookie` excepted).
+    headers: BTreeMap<String, Vec<String>>,
+    /// Whether repeated headers go in `multiValueHeaders` (REST APIs) rather than joined
+    /// with `,` (function URLs, whose prelude has no such key).
+    multi_value: bool,
     cookies: Vec<String>,
     body: ByteStream,
 }
@@ -104,7 +109,9 @@ impl std::fmt::Debug for HttpStreamResponse {
 #[serde(rename_all = "camelCase")]
 struct Prelude<'a> {
     status_code: u16,
-    headers: &'a std::collections::BTreeMap<String, String>,
+    headers: BTreeMap<&'a str, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    multi_value_headers: BTreeMap<&'a str, &'a [String]>,
     cookies: &'a [String],
 }
 
@@ -118,7 +125,8 @@ impl HttpStreamResponse {
         let StreamResponse { body, .. } = StreamResponse::new("", body);
         HttpStreamResponse {
             status: 200,
-            headers: std::collections::BTreeMap::new(),
+            headers: BTreeMap::new(),
+            multi_value: false,
             cookies: Vec::new(),
             body,
         }
@@ -131,26 +139,50 @@ impl HttpStreamResponse {
     }
 
     /// Adds a header (a `Set-Cookie` header goes to the cookies, as function URLs expect).
+    /// A name added again keeps both values.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         if name.eq_ignore_ascii_case("set-cookie") {
             self.cookies.push(value.to_owned());
         } else {
             self.headers
-                .insert(name.to_ascii_lowercase(), value.to_owned());
+                .entry(name.to_ascii_lowercase())
+                .or_default()
+                .push(value.to_owned());
         }
         self
+    }
+
+    /// Sends headers with several values as the prelude's `multiValueHeaders`, which API
+    /// Gateway REST APIs read; without it they are joined with `,`, as function URLs need.
+    pub fn multi_value_headers(mut self) -> Self {
+        self.multi_value = true;
+        self
+    }
+
+    fn prelude(&self) -> Prelude<'_> {
+        let mut headers = BTreeMap::new();
+        let mut multi_value_headers = BTreeMap::new();
+        for (name, values) in &self.headers {
+            if self.multi_value && values.len() > 1 {
+                multi_value_headers.insert(name.as_str(), values.as_slice());
+            } else {
+                headers.insert(name.as_str(), values.join(","));
+            }
+        }
+        Prelude {
+            status_code: self.status,
+            headers,
+            multi_value_headers,
+            // Always present: local emulators require the key even when it is empty.
+            cookies: &self.cookies,
+        }
     }
 }
 
 impl IntoFunctionResponse for HttpStreamResponse {
     fn into_function_response(self) -> Result<FunctionResponse, Error> {
-        let prelude = serde_json::to_vec(&Prelude {
-            status_code: self.status,
-            headers: &self.headers,
-            // Always present: local emulators require the key even when it is empty.
-            cookies: &self.cookies,
-        })
-        .map_err(|error| Error::new(crate::error::error_type::MARSHAL, error.to_string()))?;
+        let prelude = serde_json::to_vec(&self.prelude())
+            .map_err(|error| Error::new(crate::error::error_type::MARSHAL, error.to_string()))?;
         Ok(FunctionResponse::Streamed(Streamed {
             content_type: HeaderValue::from_static(HTTP_INTEGRATION_CONTENT_TYPE),
             // The prelude and the separator are chunks of their own: cargo-lambda's emulator

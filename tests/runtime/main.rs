@@ -8,6 +8,7 @@ mod concurrency;
 mod context_headers;
 mod handlers;
 mod http;
+mod http_streaming;
 mod init;
 mod streaming;
 mod test_events;

@@ -57,11 +57,22 @@ pub(crate) struct PostBody {
 /// Reads a body to its end, keeping its first `keep` bytes (frame by frame) and counting
 /// the rest, so that a post over a server's limit is judged on its length without being
 /// held in memory. A body cut off part way ends where it was cut.
-pub(crate) async fn read_body(mut body: Incoming, keep: usize) -> PostBody {
+pub(crate) async fn read_body(body: Incoming, keep: usize) -> PostBody {
+    read_body_watched(body, keep, |_| {}).await
+}
+
+/// [`read_body`], showing each data frame to `arrived` as soon as it is read (the fake
+/// lets a test watch a stream arrive while its handler still runs).
+pub(crate) async fn read_body_watched(
+    mut body: Incoming,
+    keep: usize,
+    mut arrived: impl FnMut(&Bytes),
+) -> PostBody {
     let mut read = PostBody::default();
     while let Some(Ok(frame)) = body.frame().await {
         match frame.into_data() {
             Ok(data) => {
+                arrived(&data);
                 read.len += data.len();
                 if read.len <= keep {
                     read.chunks.push(data);

@@ -26,10 +26,16 @@
 //! The response is written in the integration's own shape. Multi-value headers are used
 //! when the request used them. HTTP APIs and function URLs get `Set-Cookie` headers as
 //! `cookies`. Bodies that are not text are base64-encoded.
+//!
+//! [`service`] answers with the whole response; [`streaming_service`] streams the body as
+//! the service produces it, for function URLs with `InvokeMode: RESPONSE_STREAM` and REST
+//! APIs whose integration streams. Which one a function uses is its configuration: Lambda
+//! does not say whether an invocation streams.
 
 mod event;
 pub(crate) mod request;
 mod response;
+mod streaming;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -48,6 +54,7 @@ use tower::Service;
 
 pub use event::{HttpEvent, Source};
 pub use response::{AlbResponse, HttpResponse, PayloadV2Response, ProxyResponse};
+pub use streaming::{HttpAnswer, HttpStreamingService, streaming_service};
 
 use crate::error::Error;
 use crate::handler::LambdaEvent;
@@ -128,24 +135,47 @@ where
     }
 
     fn call(&mut self, event: LambdaEvent<HttpEvent>) -> Self::Future {
-        let (request, shape) = match request::into_request(event.payload, event.context) {
-            Ok(converted) => converted,
+        let (response, shape) = match call_with_request(&mut self.inner, event) {
+            Ok(called) => called,
             Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
-        let response = self.inner.call(request);
         Box::pin(async move {
             let (parts, body) = response.await.map_err(Into::into)?.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map_err(|error| {
-                    Error::new(
-                        "Http.ResponseBody",
-                        format!("reading the response body failed: {error}"),
-                    )
-                })?
-                .to_bytes();
+            let body = collect_body(body).await?;
             Ok(response::answer(shape, parts.status, &parts.headers, body))
         })
     }
+}
+
+/// Turns the event into an `http::Request` and calls `inner` with it: the response to
+/// come, and the shape its answer must take.
+fn call_with_request<S>(
+    inner: &mut S,
+    event: LambdaEvent<HttpEvent>,
+) -> Result<(S::Future, request::ResponseShape), Error>
+where
+    S: Service<http::Request<Body>>,
+{
+    let (request, shape) = request::into_request(event.payload, event.context)?;
+    Ok((inner.call(request), shape))
+}
+
+/// Reads a response body to its end.
+async fn collect_body<B>(body: B) -> Result<Bytes, Error>
+where
+    B: BodyExt<Data = Bytes>,
+    B::Error: std::fmt::Display,
+{
+    match body.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) => Err(body_error(&error)),
+    }
+}
+
+/// The error of a response body that failed while it was read.
+fn body_error(error: &impl std::fmt::Display) -> Error {
+    Error::new(
+        "Http.ResponseBody",
+        format!("reading the response body failed: {error}"),
+    )
 }

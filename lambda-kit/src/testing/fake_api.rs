@@ -25,7 +25,8 @@ pub use super::fault::Fault;
 use super::fault::{AfterAnswer, FaultyStream};
 pub use crate::api_server::Route;
 use crate::api_server::{
-    ExtensionsApi, InvocationDone, Ledger, Queued, lock, not_found, read_body, reply, route_of,
+    ExtensionsApi, InvocationDone, Ledger, Queued, lock, not_found, read_body_watched, reply,
+    route_of,
 };
 pub use crate::api_server::{PostedExtensionError, RegisteredExtension};
 use crate::error::ErrorBody;
@@ -147,6 +148,9 @@ struct State {
     wire_faults_done: usize,
     /// When each invocation was handed out, for its platform report.
     handed_out_at: HashMap<String, std::time::Instant>,
+    /// The chunks of each response post read so far, by request id, whether or not the
+    /// post has ended.
+    arrived_chunks: HashMap<String, Vec<Bytes>>,
 }
 
 impl FakeInvocation {
@@ -219,6 +223,7 @@ impl FakeRuntimeApi {
                 max_response_bytes: MAX_RESPONSE_BYTES,
                 wire_faults_done: 0,
                 handed_out_at: HashMap::new(),
+                arrived_chunks: HashMap::new(),
             }),
             changed: Notify::new(),
         });
@@ -416,6 +421,21 @@ impl FakeRuntimeApi {
             .await
     }
 
+    /// Waits until at least `count` chunks of the response to `request_id` have arrived,
+    /// and returns those that have, while the post may still be under way: a test of a
+    /// stream sees its first chunks before the handler has produced the rest.
+    pub async fn wait_for_chunks(&self, request_id: &str, count: usize) -> Vec<Bytes> {
+        self.shared
+            .wait_for(|state| {
+                state
+                    .arrived_chunks
+                    .get(request_id)
+                    .filter(|chunks| chunks.len() >= count)
+                    .cloned()
+            })
+            .await
+    }
+
     /// Waits until at least `count` `/next` requests have arrived.
     pub async fn wait_for_polls(&self, count: usize) {
         self.shared
@@ -499,8 +519,21 @@ async fn handle(
             shared.extensions.init_done(shared.started.elapsed());
         }
     }
-    // Read the whole body first, as Lambda does, so a dropped post was fully sent.
-    let body = read_body(body, usize::MAX).await;
+    // Read the whole body first, as Lambda does, so a dropped post was fully sent. The
+    // chunks of a response are shown as they arrive, for tests of streaming.
+    let arriving = request_id.clone().filter(|_| route == Route::Response);
+    let body = read_body_watched(body, usize::MAX, |chunk| {
+        if let Some(id) = &arriving {
+            shared.update(|state| {
+                state
+                    .arrived_chunks
+                    .entry(id.clone())
+                    .or_default()
+                    .push(chunk.clone());
+            });
+        }
+    })
+    .await;
     let mut call = RecordedCall {
         route,
         path,
