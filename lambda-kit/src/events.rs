@@ -2,7 +2,7 @@
 //!
 //! Each source sits behind a cargo feature of its own name (`sqs`, `sns`, `s3`, `apigw`,
 //! `alb`, `dynamodb`, `kinesis`, `eventbridge`, `cloudwatch_events`,
-//! `lambda_function_urls`), so a function compiles only the types it uses. Any other
+//! `lambda_function_urls`, `vpc_lattice`), so a function compiles only the types it uses. Any other
 //! `serde` type, and `serde_json::Value`, works as an event too.
 
 #[cfg(feature = "alb")]
@@ -35,3 +35,6 @@ pub use aws_lambda_events::sns;
 #[cfg(feature = "sqs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
 pub use aws_lambda_events::sqs;
+#[cfg(feature = "vpc_lattice")]
+#[cfg_attr(docsrs, doc(cfg(feature = "vpc_lattice")))]
+pub use aws_lambda_events::vpc_lattice;

@@ -153,6 +153,74 @@ async fn websocket_messages_carry_their_connection() {
     assert_eq!(seen["body"], "{\"action\":\"sendmessage\",\"text\":\"hi\"}");
 }
 
+#[tokio::test]
+async fn vpc_lattice_v2_requests_keep_the_query_as_sent_and_get_lattice_responses() {
+    let response = invoke(fixture("vpc-lattice-v2.json")).await;
+    let seen = body(&response);
+    assert_eq!(seen["source"], "VpcLatticeV2");
+    assert_eq!(seen["method"], "POST");
+    assert_eq!(
+        seen["uri"],
+        "/inventory/items?category=tools&tag=red&tag=blue"
+    );
+    assert_eq!(seen["accept"], json!(["text/html", "application/json"]));
+    assert_eq!(seen["cookie"], json!(["region=eu"]));
+    assert_eq!(seen["body"], "{\"sku\": \"h-1\"}");
+    assert_eq!(seen["hasRequestId"], true);
+    // Lattice's response: one value per header, cookies among them.
+    assert_eq!(response["statusCode"], 200);
+    assert_eq!(response["isBase64Encoded"], false);
+    assert_eq!(response["headers"]["x-repeat"], "x,y");
+    assert_eq!(response["headers"]["set-cookie"], "a=1,b=2");
+    assert!(response.get("multiValueHeaders").is_none());
+    assert!(response.get("cookies").is_none());
+    assert!(response.get("statusDescription").is_none());
+}
+
+#[tokio::test]
+async fn vpc_lattice_v2_context_reaches_the_service() {
+    let context_of = service_fn(|request: Request<Body>| async move {
+        let principal = match request.extensions().get::<RequestContext>() {
+            Some(RequestContext::VpcLatticeV2(context)) => context
+                .identity
+                .as_ref()
+                .and_then(|identity| identity.principal.clone()),
+            _ => None,
+        };
+        Ok::<_, Infallible>(Response::new(principal.unwrap_or_default()))
+    });
+    let response = testing::invoke(service(context_of), fixture("vpc-lattice-v2.json"))
+        .await
+        .expect_response();
+    assert_eq!(
+        response["body"],
+        "arn:aws:sts::210987654321:assumed-role/inventory-reader/session-7"
+    );
+}
+
+#[tokio::test]
+async fn vpc_lattice_v1_requests_are_recognised_by_their_snake_case_keys() {
+    let response = invoke(fixture("vpc-lattice-v1.json")).await;
+    let seen = body(&response);
+    assert_eq!(seen["source"], "VpcLatticeV1");
+    assert_eq!(seen["method"], "GET");
+    assert_eq!(seen["uri"], "/inventory/items/h-1?fields=name,price");
+    assert_eq!(seen["body"], "");
+    assert_eq!(response["statusCode"], 200);
+    assert_eq!(response["headers"]["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn a_vpc_lattice_event_without_a_method_is_an_unmarshal_error() {
+    let mut event = fixture("vpc-lattice-v2.json");
+    event.as_object_mut().expect("an object").remove("method");
+    let error = testing::invoke(service(service_fn(describe)), event)
+        .await
+        .expect_error();
+    assert_eq!(error.error_type, "Runtime.UnmarshalError");
+    assert!(error.error_message.contains("no `method`"), "{error:?}");
+}
+
 async fn image(_: Request<Body>) -> Result<Response<Body>, Infallible> {
     let png = bytes::Bytes::from_static(&[0x89, b'P', b'N', b'G', 0, 255]);
     Ok(Response::builder()

@@ -35,6 +35,8 @@ pub use self::route::Route;
 pub(crate) use self::route::route_of;
 #[cfg(emulator)]
 pub(crate) use self::transport::error_json;
+#[cfg(emulator)]
+pub(crate) use self::transport::read_body;
 #[cfg(feature = "testing")]
 pub(crate) use self::transport::read_body_watched;
-pub(crate) use self::transport::{accepted, not_found, read_body, reply, serve};
+pub(crate) use self::transport::{accepted, not_found, reply, serve};

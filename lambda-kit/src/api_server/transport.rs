@@ -57,6 +57,7 @@ pub(crate) struct PostBody {
 /// Reads a body to its end, keeping its first `keep` bytes (frame by frame) and counting
 /// the rest, so that a post over a server's limit is judged on its length without being
 /// held in memory. A body cut off part way ends where it was cut.
+#[cfg(emulator)]
 pub(crate) async fn read_body(body: Incoming, keep: usize) -> PostBody {
     read_body_watched(body, keep, |_| {}).await
 }

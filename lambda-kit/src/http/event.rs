@@ -4,6 +4,7 @@ use aws_lambda_events::alb::AlbTargetGroupRequest;
 use aws_lambda_events::apigw::{
     ApiGatewayProxyRequest, ApiGatewayV2httpRequest, ApiGatewayWebsocketProxyRequest,
 };
+use aws_lambda_events::vpc_lattice::{VpcLatticeRequestV1, VpcLatticeRequestV2};
 use serde::de::{Deserializer, Error as _, IgnoredAny};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -21,6 +22,10 @@ pub enum Source {
     Alb,
     /// An API Gateway WebSocket API.
     WebSocket,
+    /// A VPC Lattice target group with Lambda event structure version 1 (snake_case keys).
+    VpcLatticeV1,
+    /// A VPC Lattice target group with Lambda event structure version 2.
+    VpcLatticeV2,
 }
 
 /// An HTTP request from any of the integrations, decoded into its typed event.
@@ -34,6 +39,10 @@ pub enum HttpEvent {
     Alb(Box<AlbTargetGroupRequest>),
     /// WebSocket API.
     WebSocket(Box<ApiGatewayWebsocketProxyRequest>),
+    /// VPC Lattice, event structure version 1.
+    VpcLatticeV1(Box<VpcLatticeRequestV1>),
+    /// VPC Lattice, event structure version 2.
+    VpcLatticeV2(Box<VpcLatticeRequestV2>),
 }
 
 impl HttpEvent {
@@ -44,6 +53,8 @@ impl HttpEvent {
             HttpEvent::ApiGatewayV2(_, source) => *source,
             HttpEvent::Alb(_) => Source::Alb,
             HttpEvent::WebSocket(_) => Source::WebSocket,
+            HttpEvent::VpcLatticeV1(_) => Source::VpcLatticeV1,
+            HttpEvent::VpcLatticeV2(_) => Source::VpcLatticeV2,
         }
     }
 }
@@ -60,6 +71,8 @@ struct Probe {
     query: Option<ProbeQuery>,
     #[serde(rename = "multiValueQueryStringParameters")]
     multi_value_query: Option<ProbeQuery>,
+    /// VPC Lattice's version 1 event is the only one with snake_case keys.
+    raw_path: Option<IgnoredAny>,
 }
 
 /// A query parameter map, read only to refuse a parameter with an empty list of values.
@@ -91,6 +104,8 @@ struct ProbeContext {
     event_type: Option<IgnoredAny>,
     #[serde(rename = "domainName")]
     domain_name: Option<String>,
+    #[serde(rename = "targetGroupArn")]
+    target_group_arn: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for HttpEvent {
@@ -110,6 +125,20 @@ impl<'de> Deserialize<'de> for HttpEvent {
         }
         let context = probe.request_context.as_ref();
         let parse = |error: serde_json::Error| D::Error::custom(error);
+        // Lattice's version 2 says "2.0" too: its target group ARN tells it from an HTTP API.
+        let lattice_v2 = context
+            .and_then(|context| context.target_group_arn.as_deref())
+            .is_some_and(|arn| arn.starts_with("arn:aws:vpc-lattice:"));
+        if lattice_v2 {
+            return serde_json::from_str(text)
+                .map(|e| HttpEvent::VpcLatticeV2(Box::new(e)))
+                .map_err(parse);
+        }
+        if probe.raw_path.is_some() {
+            return serde_json::from_str(text)
+                .map(|e| HttpEvent::VpcLatticeV1(Box::new(e)))
+                .map_err(parse);
+        }
         if context.is_some_and(|context| context.elb.is_some()) {
             return serde_json::from_str(text)
                 .map(|e| HttpEvent::Alb(Box::new(e)))
@@ -140,7 +169,7 @@ impl<'de> Deserialize<'de> for HttpEvent {
         }
         Err(D::Error::custom(
             "not an HTTP event: expected one from API Gateway (REST, HTTP or WebSocket API), \
-             an Application Load Balancer or a function URL",
+             an Application Load Balancer, a function URL or VPC Lattice",
         ))
     }
 }

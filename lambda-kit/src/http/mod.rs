@@ -1,5 +1,5 @@
-//! HTTP adapters: API Gateway REST, HTTP and WebSocket APIs, Application Load Balancers and
-//! function URLs, served by any `tower::Service<http::Request<Body>>` (an axum `Router`
+//! HTTP adapters: API Gateway REST, HTTP and WebSocket APIs, Application Load Balancers,
+//! function URLs and VPC Lattice (event structures 1 and 2), served by any `tower::Service<http::Request<Body>>` (an axum `Router`
 //! included). Cargo feature `http`.
 //!
 //! ```no_run
@@ -48,12 +48,13 @@ use aws_lambda_events::apigw::{
     ApiGatewayWebsocketProxyRequestContext,
 };
 use aws_lambda_events::query_map::QueryMap;
+use aws_lambda_events::vpc_lattice::VpcLatticeRequestV2Context;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use tower::Service;
 
 pub use event::{HttpEvent, Source};
-pub use response::{AlbResponse, HttpResponse, PayloadV2Response, ProxyResponse};
+pub use response::{AlbResponse, HttpResponse, LatticeResponse, PayloadV2Response, ProxyResponse};
 pub use streaming::{HttpAnswer, HttpStreamingService, streaming_service};
 
 use crate::error::Error;
@@ -73,6 +74,11 @@ pub enum RequestContext {
     Alb(Box<AlbTargetGroupRequestContext>),
     /// WebSocket API (connection id, route key, event type...).
     WebSocket(Box<ApiGatewayWebsocketProxyRequestContext>),
+    /// VPC Lattice, event structure version 1, which has no request context.
+    VpcLatticeV1,
+    /// VPC Lattice, event structure version 2 (service network, service and target group
+    /// ARNs, the caller's identity when the service uses IAM auth).
+    VpcLatticeV2(Box<VpcLatticeRequestV2Context>),
 }
 
 /// Path parameters matched by API Gateway (`/orders/{id}`).

@@ -172,6 +172,46 @@ pub(crate) fn into_request(
                 multi_value,
             }
         }
+        HttpEvent::VpcLatticeV1(event) => {
+            let event = *event;
+            // The event's body is always text (base64 when the flag says so); its type also
+            // has a binary form, which is passed on as base64.
+            let body = match event.body {
+                None => LatticeBody::default(),
+                Some(aws_lambda_events::encodings::Body::Text(text)) => LatticeBody {
+                    text: Some(text),
+                    base64: event.is_base64_encoded,
+                },
+                Some(other) => LatticeBody {
+                    text: Some(base64::engine::general_purpose::STANDARD.encode(other.as_ref())),
+                    base64: true,
+                },
+            };
+            let request = LatticeRequest {
+                method: event.method,
+                path: event.raw_path,
+                headers: event.headers,
+                body,
+                query: event.query_string_parameters,
+            };
+            request.into_parts(RequestContext::VpcLatticeV1)?
+        }
+        HttpEvent::VpcLatticeV2(event) => {
+            let event = *event;
+            let request = LatticeRequest {
+                method: event.method,
+                path: event.path,
+                headers: event.headers,
+                body: LatticeBody {
+                    text: event.body,
+                    base64: event.is_base64_encoded,
+                },
+                query: event.query_string_parameters,
+            };
+            request.into_parts(RequestContext::VpcLatticeV2(Box::new(
+                event.request_context,
+            )))?
+        }
         HttpEvent::WebSocket(event) => {
             let event = *event;
             Parts {
@@ -200,6 +240,64 @@ pub(crate) fn into_request(
             multi_value,
         },
     ))
+}
+
+/// What the two VPC Lattice event structures share.
+struct LatticeRequest {
+    method: Option<Method>,
+    /// The path with the query string, as the client sent it.
+    path: Option<String>,
+    headers: HeaderMap,
+    body: LatticeBody,
+    query: QueryMap,
+}
+
+/// A Lattice request's body, as text, and whether that text is base64.
+#[derive(Default)]
+struct LatticeBody {
+    text: Option<String>,
+    base64: bool,
+}
+
+impl LatticeRequest {
+    fn into_parts(self, context: RequestContext) -> Result<Parts, Error> {
+        // Lattice sends the method for HTTP and HTTPS requests, the only ones it passes on.
+        let method = self.method.ok_or_else(|| {
+            Error::new(
+                crate::error::error_type::UNMARSHAL,
+                "the VPC Lattice event has no `method`: only HTTP and HTTPS requests can be \
+                 served",
+            )
+        })?;
+        // The path carries the query as sent: the path before the `?`, the query after it
+        // (or, without one, the query built from the parameters).
+        let path = self.path.unwrap_or_else(|| "/".into());
+        let (path, raw_query) = match path.split_once('?') {
+            Some((path, raw_query)) => (
+                path.to_owned(),
+                utf8_percent_encode(raw_query, NEVER_IN_URI).to_string(),
+            ),
+            None => {
+                let raw_query = join_query(&self.query, true);
+                (path, raw_query)
+            }
+        };
+        Ok(Parts {
+            method,
+            path,
+            path_form: PathForm::AsSent,
+            raw_query,
+            headers: self.headers,
+            cookies: Vec::new(),
+            body: self.body.text,
+            base64: self.body.base64,
+            query: self.query,
+            path_parameters: HashMap::new(),
+            stage_variables: HashMap::new(),
+            context,
+            multi_value: false,
+        })
+    }
 }
 
 /// What every integration's event boils down to.

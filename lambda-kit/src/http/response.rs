@@ -21,6 +21,8 @@ pub enum HttpResponse {
     ApiGatewayV2(PayloadV2Response),
     /// Application Load Balancer.
     Alb(AlbResponse),
+    /// VPC Lattice (both event structures).
+    Lattice(LatticeResponse),
 }
 
 /// The REST (payload 1.0) and WebSocket response.
@@ -60,6 +62,16 @@ pub struct AlbResponse {
     is_base64_encoded: bool,
 }
 
+/// The VPC Lattice response: one value per header (repeated values joined with `,`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatticeResponse {
+    status_code: u16,
+    headers: BTreeMap<String, String>,
+    body: String,
+    is_base64_encoded: bool,
+}
+
 /// Builds the answer for `shape` from a response's parts.
 pub(crate) fn answer(
     shape: ResponseShape,
@@ -91,6 +103,12 @@ pub(crate) fn answer(
                 is_base64_encoded,
             })
         }
+        Source::VpcLatticeV1 | Source::VpcLatticeV2 => HttpResponse::Lattice(LatticeResponse {
+            status_code,
+            headers: single_values(headers, None),
+            body,
+            is_base64_encoded,
+        }),
         Source::Alb => HttpResponse::Alb(AlbResponse {
             status_code,
             status_description: format!(

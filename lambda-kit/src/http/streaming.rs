@@ -19,9 +19,9 @@ use futures_util::TryStreamExt as _;
 use http_body_util::BodyExt;
 use tower::Service;
 
+use super::Body;
 use super::event::{HttpEvent, Source};
 use super::response::{self, HttpResponse};
-use super::Body;
 use crate::error::Error;
 use crate::handler::LambdaEvent;
 use crate::response::{FunctionResponse, IntoFunctionResponse, encode_response};
@@ -35,8 +35,8 @@ use crate::streaming::HttpStreamResponse;
 /// APIs get repeated headers as `multiValueHeaders`); then each frame of the body is posted
 /// as the service yields it, and the next one is asked for only once it has been written.
 /// A body that fails part way ends the stream with Lambda's error trailers. Requests from
-/// integrations that never stream (HTTP APIs, load balancers, WebSocket APIs) are answered
-/// buffered, in their own shape.
+/// integrations that never stream (HTTP APIs, load balancers, WebSocket APIs, VPC Lattice)
+/// are answered buffered, in their own shape.
 ///
 /// ```
 /// use std::convert::Infallible;
@@ -113,7 +113,11 @@ where
             let multi_value = match shape.source {
                 Source::FunctionUrl => false,
                 Source::ApiGatewayV1 => true,
-                Source::ApiGatewayV2 | Source::Alb | Source::WebSocket => {
+                Source::ApiGatewayV2
+                | Source::Alb
+                | Source::WebSocket
+                | Source::VpcLatticeV1
+                | Source::VpcLatticeV2 => {
                     let body = super::collect_body(body).await?;
                     return Ok(HttpAnswer::Buffered(response::answer(
                         shape,
