@@ -13,6 +13,9 @@ python3 -m pip install --quiet --disable-pip-version-check cargo-lambda==1.9.2 \
   || echo "cargo-lambda could not be installed; tests/cargo_lambda.rs will skip"
 # cfn-lint, for the SAM template of the examples.
 python3 -m pip install --quiet --disable-pip-version-check cfn-lint
+# aws-sam-cli, whose `sam local generate-event` (no Docker needed) gives the event shapes the
+# local HTTP API's events are compared with (tests/serve_http.rs).
+python3 -m pip install --quiet --disable-pip-version-check "aws-sam-cli==1.170.0"
 # Powertools for AWS Lambda (Python) itself, which the compatibility tests run next to
 # lambda-kit: lambda-kit-idempotency/tests/powertools_python.rs and tests/powertools_logs.rs.
 python3 -m pip install --quiet --disable-pip-version-check "aws-lambda-powertools==3.37.0"

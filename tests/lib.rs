@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests: run the real runtime loop in-process against a
 //! [`FakeRuntimeApi`], and count what it posted.
 
+pub mod local;
 pub mod otlp;
 
 use lambda_kit::response::IntoFunctionResponse;

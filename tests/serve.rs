@@ -7,63 +7,24 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+use tests::local::{LocalServer, send_to};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::process::Command;
 
 const INVOKE: &str = "/2015-03-31/functions/function/invocations";
 
-/// A running emulator and the lines it prints.
-struct Emulator {
-    address: String,
-    lines: mpsc::UnboundedReceiver<String>,
-    _process: Child,
-}
+type Emulator = LocalServer;
 
 async fn serve(program: &str, args: &[&str]) -> Emulator {
     serve_with(program, args, &[]).await
 }
 
 async fn serve_with(program: &str, args: &[&str], vars: &[(&str, &str)]) -> Emulator {
-    let mut process = Command::new(program)
-        .envs(vars.iter().copied())
-        .arg("--serve")
-        .arg("127.0.0.1:0")
-        .args(args)
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the emulator starts");
-    let stderr = process.stderr.take().expect("piped stderr");
-    let (sender, mut lines) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut reader = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = reader.next_line().await {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let banner = lines
-        .recv()
-        .await
-        .expect("the emulator says where it listens");
-    let address = banner
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {banner:?}"))
-        .to_owned();
-    Emulator {
-        address,
-        lines,
-        _process: process,
-    }
+    let mut all = vec!["--serve", "127.0.0.1:0"];
+    all.extend_from_slice(args);
+    LocalServer::start(program, &all, vars).await
 }
 
 /// Posts one invocation to the emulator at `address`.
@@ -72,26 +33,27 @@ async fn invoke_at(
     body: Bytes,
     headers: Vec<(String, String)>,
 ) -> (StatusCode, HeaderMap, Value) {
-    let stream = TcpStream::connect(&address).await.expect("connects");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(connection);
     let mut request = Request::post(INVOKE).header("host", &address);
     for (name, value) in &headers {
         request = request.header(name, value);
     }
-    let response = sender
-        .send_request(request.body(Full::new(body)).expect("request"))
-        .await
-        .expect("an answer");
+    let response = send_to(&address, request.body(Full::new(body)).expect("request")).await;
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.expect("body").to_bytes();
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     (parts.status, parts.headers, json)
 }
 
-impl Emulator {
+/// Invocations through the Invoke API.
+trait Invoke {
+    async fn invoke(
+        &self,
+        body: impl Into<Bytes>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, Value);
+}
+
+impl Invoke for Emulator {
     async fn invoke(
         &self,
         body: impl Into<Bytes>,
@@ -102,19 +64,6 @@ impl Emulator {
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
         invoke_at(self.address.clone(), body.into(), headers).await
-    }
-
-    /// Reads printed lines until one contains `needle`; returns every line read.
-    async fn lines_until(&mut self, needle: &str) -> Vec<String> {
-        let mut seen = Vec::new();
-        while let Some(line) = self.lines.recv().await {
-            let found = line.contains(needle);
-            seen.push(line);
-            if found {
-                return seen;
-            }
-        }
-        panic!("the emulator stopped before printing {needle:?}: {seen:?}");
     }
 }
 

@@ -51,6 +51,8 @@ pub mod __private;
 #[cfg(any(emulator, feature = "testing"))]
 mod api_server;
 pub mod batch;
+#[cfg(any(feature = "http", emulator))]
+mod body_text;
 mod config;
 mod context;
 mod drive;

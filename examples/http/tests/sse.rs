@@ -1,8 +1,13 @@
 //! The `sse` example, checked on the built bootstrap under the fake Runtime API: events
 //! leave the function as they are produced, after a function URL's streaming prelude.
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 use lambda_kit::testing::FakeRuntimeApi;
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
 use tokio::process::Command;
 
 /// A function URL request for `GET path` with `query`.
@@ -83,4 +88,91 @@ async fn the_page_subscribes_with_event_source() {
     );
     let page = String::from_utf8_lossy(&answer.chunks[2..].concat()).into_owned();
     assert!(page.contains("new EventSource(\"events\""), "{page}");
+}
+
+/// Starts the example outside Lambda with `args`; the process and the address it serves.
+async fn local(args: &[&str]) -> (tokio::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sse"))
+        .args(args)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawns");
+    let stderr = child.stderr.take().expect("piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let banner = lines
+        .next_line()
+        .await
+        .expect("reads")
+        .expect("a first line");
+    let address = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("an address")
+        .to_owned();
+    // Keep reading, so that the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, address)
+}
+
+/// Sends `request` to `address` and reads the response's body until `until` has arrived;
+/// returns what arrived, while the response may still be under way.
+async fn read_until(address: &str, request: http::Request<Full<Bytes>>, until: &str) -> String {
+    let stream = TcpStream::connect(address).await.expect("connects");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    let response = sender.send_request(request).await.expect("a response");
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let mut arrived = Vec::new();
+    while !String::from_utf8_lossy(&arrived).contains(until) {
+        let frame = body
+            .frame()
+            .await
+            .expect("more of the body")
+            .expect("a frame");
+        if let Ok(data) = frame.into_data() {
+            arrived.extend_from_slice(&data);
+        }
+    }
+    String::from_utf8_lossy(&arrived).into_owned()
+}
+
+#[tokio::test]
+async fn through_the_local_http_api_the_first_event_reaches_the_client_while_the_function_waits() {
+    let (_child, address) = local(&[
+        "--serve-http",
+        "127.0.0.1:0",
+        "--integration",
+        "url",
+        "--timeout",
+        "120",
+    ])
+    .await;
+    let request = http::Request::get("/events?count=2&interval_ms=60000")
+        .header("host", &address)
+        .body(Full::new(Bytes::new()))
+        .expect("a request");
+    let arrived = read_until(&address, request, "data: 1\n\n").await;
+    assert_eq!(arrived, "event: tick\ndata: 1\n\n");
+}
+
+#[tokio::test]
+async fn through_the_invoke_api_a_stream_reaches_the_caller_as_it_is_produced() {
+    let (_child, address) = local(&["--serve", "127.0.0.1:0", "--timeout", "120"]).await;
+    let event = function_url("/events", &[("count", "2"), ("interval_ms", "60000")]);
+    let request = http::Request::post("/2015-03-31/functions/function/invocations")
+        .header("host", &address)
+        .body(Full::new(Bytes::from(event.to_string())))
+        .expect("a request");
+    // The prelude, its separator, then the first event, with the second a minute away.
+    let arrived = read_until(&address, request, "data: 1\n\n").await;
+    let (prelude, body) = arrived.split_once("\0\0\0\0\0\0\0\0").expect("a separator");
+    let prelude: Value = serde_json::from_str(prelude).expect("prelude JSON");
+    assert_eq!(prelude["headers"]["content-type"], "text/event-stream");
+    assert_eq!(body, "event: tick\ndata: 1\n\n");
 }

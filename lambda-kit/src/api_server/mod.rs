@@ -27,6 +27,8 @@ pub use self::extensions::{PostedExtensionError, RegisteredExtension};
 pub(crate) use self::extensions_api::ExtensionsApi;
 pub(crate) use self::telemetry::InvocationDone;
 
+#[cfg(emulator)]
+pub(crate) use self::ledger::Refusal;
 pub(crate) use self::ledger::lock;
 pub(crate) use self::ledger::{Ledger, Queued};
 // Public through `testing::Route`; without that feature only the emulator uses it.

@@ -16,13 +16,15 @@ use tokio::task::JoinSet;
 /// Serves HTTP/1 on every connection `listener` accepts, until this future is dropped
 /// (which closes every connection). `connection` makes, for each accepted stream, the I/O
 /// to serve it on (the fake wraps it to inject byte-level faults) and its request handler.
-pub(crate) async fn serve<C, Io, H, Fut, E>(listener: TcpListener, connection: C)
+pub(crate) async fn serve<C, Io, H, Fut, E, B>(listener: TcpListener, connection: C)
 where
     C: Fn(TcpStream) -> (Io, H),
     Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Fn(Request<Incoming>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<Response<Full<Bytes>>, E>> + Send + 'static,
+    Fut: Future<Output = Result<Response<B>, E>> + Send + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let mut connections = JoinSet::new();
     loop {

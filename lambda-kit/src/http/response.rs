@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde::Serialize;
@@ -154,40 +153,10 @@ fn multi_values(headers: &HeaderMap) -> BTreeMap<String, Vec<String>> {
     multi
 }
 
-/// Text content types are sent as they are; anything else is base64-encoded.
+/// The body as the response shape carries it, and whether that is base64.
 fn encode_body(headers: &HeaderMap, body: Bytes) -> (String, bool) {
     let content_type = headers
         .get(http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| {
-            value
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        });
-    let text = match content_type.as_deref() {
-        None => std::str::from_utf8(&body).is_ok(),
-        Some(kind) => {
-            kind.starts_with("text/")
-                || kind.ends_with("+json")
-                || kind.ends_with("+xml")
-                || matches!(
-                    kind,
-                    "application/json"
-                        | "application/javascript"
-                        | "application/xml"
-                        | "application/x-www-form-urlencoded"
-                        | "application/graphql"
-                )
-        }
-    };
-    match (text, String::from_utf8(body.to_vec())) {
-        (true, Ok(text)) => (text, false),
-        _ => (
-            base64::engine::general_purpose::STANDARD.encode(&body),
-            true,
-        ),
-    }
+        .and_then(|value| value.to_str().ok());
+    crate::body_text::encode(content_type, &body)
 }

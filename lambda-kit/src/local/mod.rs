@@ -22,6 +22,8 @@ use crate::metrics::Metrics;
 use crate::response::FunctionResponse;
 
 #[cfg(emulator)]
+mod http_api;
+#[cfg(emulator)]
 mod serve;
 
 #[cfg(emulator)]
@@ -49,6 +51,9 @@ pub(crate) struct ServeOptions {
     /// External extensions to run beside the function (`--extension PATH`, repeatable),
     /// besides those in the `extensions/` folder next to the binary.
     pub(crate) extensions: Vec<PathBuf>,
+    /// With `--serve-http`: serve HTTP as this integration instead of the Invoke API.
+    #[cfg(emulator)]
+    pub(crate) http: Option<http_api::Integration>,
 }
 
 /// Exit status of a failed invocation.
@@ -99,7 +104,11 @@ impl Cli {
                 invoke(EventSource::from_arg(&flag["--event=".len()..]), rest)
             }
             [flag] if flag == "--event" => usage("--event needs a value".into()),
-            [flag, rest @ ..] if flag == "--serve" => match parse_serve(rest) {
+            [flag, rest @ ..] if flag == "--serve" => match parse_serve(rest, false) {
+                Ok(options) => Some(Cli::Serve(options)),
+                Err(problem) => usage(problem),
+            },
+            [flag, rest @ ..] if flag == "--serve-http" => match parse_serve(rest, true) {
                 Ok(options) => Some(Cli::Serve(options)),
                 Err(problem) => usage(problem),
             },
@@ -164,16 +173,32 @@ pub(crate) fn timed_out(timeout: Duration) -> Error {
     )
 }
 
-/// `--serve [ADDR] [--timeout SECONDS]`.
-fn parse_serve(args: &[String]) -> Result<ServeOptions, String> {
+/// `--serve [ADDR] [--timeout SECONDS] [--extension PATH]...`, or with `http`
+/// `--serve-http` and the same arguments, plus `--integration NAME`.
+fn parse_serve(args: &[String], http: bool) -> Result<ServeOptions, String> {
     let mut options = ServeOptions {
         address: DEFAULT_SERVE_ADDRESS.to_owned(),
         timeout: Duration::from_secs(3),
         extensions: Vec::new(),
+        #[cfg(emulator)]
+        http: None,
     };
+    #[cfg(emulator)]
+    if http {
+        options.http = Some(http_api::Integration::HttpApi);
+    }
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--integration" if http => {
+                let name = args.next().map_or("", String::as_str);
+                #[cfg(emulator)]
+                {
+                    options.http = Some(http_api::Integration::parse(name)?);
+                }
+                #[cfg(not(emulator))]
+                let _ = name;
+            }
             "--timeout" => {
                 options.timeout = parse_seconds(args.next().map_or("", String::as_str))?;
             }
@@ -232,7 +257,10 @@ fn usage_text() -> String {
          {program} --serve [ADDR] [--timeout SECONDS] [--extension PATH]...\n                                    \
          run as a local Lambda on ADDR (default 127.0.0.1:9000), with the external\n                                    \
          extensions at PATH and in the extensions/ folder next to this binary\n                                    \
-         (debug builds; release builds need lambda-kit's `serve-in-release` feature)\n\n\
+         {program} --serve-http [ADDR] [--integration http|rest|url|alb] [--timeout SECONDS]\n                                    \
+         serve HTTP on ADDR as an HTTP API (the default), a REST API, a function URL or a\n                                    \
+         load balancer would, every path and method to the function\n                                    \
+         (both: debug builds; release builds need lambda-kit's `serve-in-release` feature)\n\n\
          Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API set) run it without arguments."
     )
 }
@@ -359,6 +387,16 @@ mod tests {
                 address: "127.0.0.1:9000".into(),
                 timeout: Duration::from_secs(3),
                 extensions: Vec::new(),
+                http: None,
+            }))
+        );
+        assert_eq!(
+            parse(&["--serve-http", "--integration", "url"]),
+            Some(Cli::Serve(ServeOptions {
+                address: "127.0.0.1:9000".into(),
+                timeout: Duration::from_secs(3),
+                extensions: Vec::new(),
+                http: Some(http_api::Integration::FunctionUrl),
             }))
         );
         assert_eq!(
@@ -374,6 +412,7 @@ mod tests {
                 address: "0.0.0.0:8080".into(),
                 timeout: Duration::from_millis(1500),
                 extensions: vec![PathBuf::from("x/e")],
+                http: None,
             }))
         );
     }
@@ -387,6 +426,8 @@ mod tests {
             &["--event", "{}", "--timeout", "never"],
             &["--serve", "--timeout", "0"],
             &["--serve", "--verbose"],
+            &["--serve", "--integration", "url"],
+            &["--serve-http", "--integration", "graphql"],
         ] {
             assert!(matches!(parse(args), Some(Cli::Usage(Some(_)))), "{args:?}");
         }

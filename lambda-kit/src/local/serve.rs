@@ -30,16 +30,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited, StreamBody};
+use hyper::body::Frame;
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::ServeOptions;
 use crate::api_server::{
-    EXTENSION_SHUTDOWN_BUDGET, ExtensionsApi, InvocationDone, Ledger, Queued, Route, accepted,
-    error_json, not_found, read_body, reply, route_of,
+    EXTENSION_SHUTDOWN_BUDGET, ExtensionsApi, InvocationDone, Ledger, Queued, Refusal, Route,
+    accepted, error_json, not_found, read_body, reply, route_of,
 };
 use crate::config::Config;
 use crate::error::{Error, error_type};
@@ -61,7 +63,55 @@ const MAX_STREAMED_BYTES: usize = 200 * 1024 * 1024;
 enum Answer {
     Response(Bytes),
     Error(Bytes),
+    /// A streamed response, whose pieces arrive while the function still posts them.
+    Stream {
+        content_type: HeaderValue,
+        pieces: mpsc::Receiver<StreamPiece>,
+    },
 }
+
+/// One piece of a streamed answer.
+#[derive(Debug)]
+pub(super) enum StreamPiece {
+    /// A chunk of the body.
+    Data(Bytes),
+    /// The stream failed (error trailers, a cut post, a timeout, a crash): Lambda's error
+    /// JSON. Nothing follows it.
+    Failed(Bytes),
+}
+
+/// What an invocation came to, for the front that asked for it (the Invoke API, or the
+/// local HTTP API).
+#[derive(Debug)]
+pub(super) enum Outcome {
+    /// The function's response, whole.
+    Response(Bytes),
+    /// Lambda's error JSON: the handler's error, an init error, a timeout, a crash.
+    Error(Bytes),
+    /// A streamed response: its content type, then its pieces as the function posts them.
+    Stream {
+        content_type: HeaderValue,
+        pieces: mpsc::Receiver<StreamPiece>,
+    },
+}
+
+/// The body of a front's reply: whole, or streamed.
+pub(super) type ReplyBody = BoxBody<Bytes, StreamCut>;
+
+/// A streamed reply cut off because the function's stream failed: the connection is
+/// closed part way, as Lambda ends a function URL's failed stream.
+#[derive(Debug, thiserror::Error)]
+#[error("the function's response stream failed part way")]
+pub(super) struct StreamCut;
+
+/// A whole reply as a front's reply.
+pub(super) fn whole(response: Response<Full<Bytes>>) -> Response<ReplyBody> {
+    response.map(|body| body.map_err(|never| match never {}).boxed())
+}
+
+/// How many pieces of a stream wait between the function's post and the caller: a slow
+/// caller slows the post, as Lambda's own backpressure would.
+const STREAM_BUFFER: usize = 8;
 
 /// The running execution environment: the function process and its external extensions.
 struct Function {
@@ -72,7 +122,7 @@ struct Function {
 }
 
 /// What the Runtime API side and the Invoke API side share.
-struct Shared {
+pub(super) struct Shared {
     config: Config,
     runtime_api: SocketAddr,
     /// Invocations queued for the function's next poll and handed to it, each with the
@@ -90,6 +140,13 @@ struct Shared {
     /// The lock is held by a task of its own for the whole invocation, so a caller that
     /// disconnects does not let the next invocation start while the function still runs.
     function: Arc<tokio::sync::Mutex<Option<Function>>>,
+}
+
+impl Shared {
+    /// The function's region.
+    pub(super) fn region(&self) -> &str {
+        self.config.region()
+    }
 }
 
 /// Runs the emulator until the process is stopped; returns only if it cannot serve.
@@ -117,12 +174,21 @@ pub(crate) async fn run(options: &ServeOptions, config: &Config) -> Error {
         extension_paths: extension_paths(options),
         function: Arc::new(tokio::sync::Mutex::new(None)),
     });
-    eprintln!(
-        "lambda-kit: serving {} on http://{invoke_address} \
-         (POST /2015-03-31/functions/function/invocations), timeout {:?}",
-        config.function_name(),
-        options.timeout
-    );
+    match options.http {
+        None => eprintln!(
+            "lambda-kit: serving {} on http://{invoke_address} \
+             (POST /2015-03-31/functions/function/invocations), timeout {:?}",
+            config.function_name(),
+            options.timeout
+        ),
+        Some(integration) => eprintln!(
+            "lambda-kit: serving {} as {} on http://{invoke_address} (every path and method), \
+             timeout {:?}",
+            config.function_name(),
+            integration.name(),
+            options.timeout
+        ),
+    }
     let api_shared = Arc::clone(&shared);
     tokio::spawn(crate::api_server::serve(api_listener, move |stream| {
         let shared = Arc::clone(&api_shared);
@@ -131,10 +197,25 @@ pub(crate) async fn run(options: &ServeOptions, config: &Config) -> Error {
     }));
     let timeout = options.timeout;
     let mut termination = Termination::listen(true);
-    let invoke_shared = Arc::clone(&shared);
+    let front_shared = Arc::clone(&shared);
+    let http = options.http;
     let serving = crate::api_server::serve(invoke_listener, move |stream| {
-        let shared = Arc::clone(&invoke_shared);
-        let handler = move |request| invoke(Arc::clone(&shared), timeout, request);
+        let shared = Arc::clone(&front_shared);
+        let peer = stream
+            .peer_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let handler = move |request| {
+            let shared = Arc::clone(&shared);
+            async move {
+                match http {
+                    None => invoke(shared, timeout, request).await,
+                    Some(integration) => {
+                        super::http_api::serve_request(shared, timeout, integration, peer, request)
+                            .await
+                    }
+                }
+            }
+        };
         (stream, handler)
     });
     tokio::select! {
@@ -191,32 +272,32 @@ async fn invoke(
     shared: Arc<Shared>,
     timeout: Duration,
     request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<ReplyBody>, Infallible> {
     let path = request.uri().path();
     let is_invoke = request.method() == Method::POST
         && path.starts_with("/2015-03-31/functions/")
         && path.ends_with("/invocations");
     if !is_invoke {
-        return Ok(reply(
+        return Ok(whole(reply(
             StatusCode::NOT_FOUND,
             error_json(
                 "ResourceNotFound",
                 "this emulator serves POST /2015-03-31/functions/function/invocations",
             ),
-        ));
+        )));
     }
     let client_context = match request.headers().get("x-amz-client-context") {
         None => None,
         Some(value) => match base64::engine::general_purpose::STANDARD.decode(value.as_bytes()) {
             Ok(decoded) => Some(String::from_utf8_lossy(&decoded).into_owned()),
             Err(_) => {
-                return Ok(reply(
+                return Ok(whole(reply(
                     StatusCode::BAD_REQUEST,
                     error_json(
                         "InvalidRequestContent",
                         "X-Amz-Client-Context must be base64-encoded JSON",
                     ),
-                ));
+                )));
             }
         },
     };
@@ -226,7 +307,7 @@ async fn invoke(
     {
         Ok(body) => body.to_bytes(),
         Err(_) => {
-            return Ok(reply(
+            return Ok(whole(reply(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 error_json(
                     "RequestTooLargeException",
@@ -234,30 +315,121 @@ async fn invoke(
                         "the event is over Lambda's limit of {MAX_EVENT_BYTES} bytes for a synchronous invoke"
                     ),
                 ),
-            ));
+            )));
         }
     };
-    let mut function = Arc::clone(&shared.function).lock_owned().await;
-    // Once handed on, the invocation runs to its answer or its timeout (and its REPORT
-    // line) even if the caller goes away: hyper would drop this future, not the task.
-    let invocation = tokio::spawn(async move {
-        run_invocation(&shared, &mut function, timeout, payload, client_context).await
-    });
-    Ok(invocation.await.unwrap_or_else(|_| {
-        reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            error_json("Emulator", "the invocation task failed"),
-        )
-    }))
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let outcome = invoke_function(shared, timeout, &request_id, payload, client_context).await;
+    let mut response = invoke_api_reply(outcome);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    Ok(response)
 }
 
+/// The Invoke API's reply for an outcome: 200 with the response, 200 with the error JSON
+/// and `X-Amz-Function-Error: Unhandled`, or 200 with the stream as it comes (a failure
+/// part way ends it with the function's error trailers).
+fn invoke_api_reply(outcome: Outcome) -> Response<ReplyBody> {
+    match outcome {
+        Outcome::Response(body) => whole(reply(StatusCode::OK, body)),
+        Outcome::Error(body) => whole(function_error(body)),
+        Outcome::Stream {
+            content_type,
+            pieces,
+        } => {
+            let mut response = Response::new(stream_body(pieces, |failed| {
+                let mut trailers = HeaderMap::new();
+                if let Some(value) = error_type_of(&failed) {
+                    trailers.insert(header::FUNCTION_ERROR_TYPE, value);
+                }
+                let encoded = base64::engine::general_purpose::STANDARD.encode(&failed);
+                if let Ok(value) = HeaderValue::from_str(&encoded) {
+                    trailers.insert(header::FUNCTION_ERROR_BODY, value);
+                }
+                Some(trailers)
+            }));
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_TYPE, content_type);
+            response
+        }
+    }
+}
+
+/// The body of a reply that a front streams: the chunks of `pieces`, then, if the stream
+/// fails, the trailers `failed` makes of its error (`None`: the reply is cut off).
+pub(super) fn stream_body(
+    pieces: mpsc::Receiver<StreamPiece>,
+    failed: impl Fn(Bytes) -> Option<HeaderMap> + Send + Sync + 'static,
+) -> ReplyBody {
+    let failed = Arc::new(failed);
+    let frames = futures_util::stream::unfold(Some(pieces), move |pieces| {
+        let failed = Arc::clone(&failed);
+        async move {
+            let mut pieces = pieces?;
+            match pieces.recv().await? {
+                StreamPiece::Data(chunk) => Some((Ok(Frame::data(chunk)), Some(pieces))),
+                StreamPiece::Failed(error) => {
+                    let frame = failed(error).map(Frame::trailers).ok_or(StreamCut);
+                    Some((frame, None))
+                }
+            }
+        }
+    });
+    StreamBody::new(frames).boxed()
+}
+
+/// The `errorType` of Lambda's error JSON, as a header value.
+fn error_type_of(error: &[u8]) -> Option<HeaderValue> {
+    let body: crate::error::ErrorBody = serde_json::from_slice(error).ok()?;
+    HeaderValue::from_str(&body.error_type).ok()
+}
+
+/// Runs one invocation to its outcome: waits for its turn (one at a time, in arrival
+/// order), then hands the event to the function. A streamed answer is returned as soon as
+/// it starts; the invocation goes on until the stream ends, still holding the turn.
+pub(super) async fn invoke_function(
+    shared: Arc<Shared>,
+    timeout: Duration,
+    request_id: &str,
+    payload: Bytes,
+    client_context: Option<String>,
+) -> Outcome {
+    let mut function = Arc::clone(&shared.function).lock_owned().await;
+    let (deliver, outcome) = oneshot::channel();
+    let request_id = request_id.to_owned();
+    // Once handed on, the invocation runs to its answer or its timeout (and its REPORT
+    // line) even if the caller goes away: hyper would drop this future, not the task.
+    tokio::spawn(async move {
+        let invocation = Invocation {
+            request_id,
+            timeout,
+            payload,
+            client_context,
+        };
+        run_invocation(&shared, &mut function, invocation, deliver).await;
+    });
+    outcome
+        .await
+        .unwrap_or_else(|_| Outcome::Error(error_json("Emulator", "the invocation task failed")))
+}
+
+/// One invocation, from the hand-out to the REPORT line: the outcome goes to `deliver`
+/// as soon as it is known (a stream's at its start, whose pieces are then passed on until
+/// it ends, fails, runs out of time, or the process dies).
 async fn run_invocation(
     shared: &Shared,
     function: &mut Option<Function>,
-    timeout: Duration,
-    payload: Bytes,
-    client_context: Option<String>,
-) -> Response<Full<Bytes>> {
+    invocation: Invocation,
+    deliver: oneshot::Sender<Outcome>,
+) {
+    let Invocation {
+        request_id,
+        timeout,
+        payload,
+        client_context,
+    } = invocation;
     // A process that died while idle (killed, or crashed between invocations) is
     // replaced before it is handed anything.
     let exited = function
@@ -271,17 +443,21 @@ async fn run_invocation(
         match start_environment(shared).await {
             Ok(started) => *function = Some(started),
             Err(error) => {
-                return function_error(error_json(
+                let _ = deliver.send(Outcome::Error(error_json(
                     "Runtime.StartError",
                     &format!("could not start the function process: {error}"),
-                ));
+                )));
+                return;
             }
         }
     }
     let Some(process) = function.as_mut() else {
-        return function_error(error_json("Runtime.StartError", "no function process"));
+        let _ = deliver.send(Outcome::Error(error_json(
+            "Runtime.StartError",
+            "no function process",
+        )));
+        return;
     };
-    let request_id = uuid::Uuid::new_v4().to_string();
     let (answer_sender, answer) = oneshot::channel();
     let invocation = Queued {
         headers: next_headers(
@@ -299,20 +475,45 @@ async fn run_invocation(
         shared.config.function_version()
     );
     let began = Instant::now();
+    let deadline = tokio::time::Instant::now() + timeout;
     shared.ledger.push(invocation);
-    let outcome = tokio::select! {
+    let answer = tokio::select! {
         answer = answer => answer.ok(),
-        () = tokio::time::sleep(timeout) => None,
+        () = tokio::time::sleep_until(deadline) => None,
         _ = process.child.wait() => None,
     };
-    let duration = began.elapsed();
-    let (status, error_type) = match &outcome {
-        Some(Answer::Response(_)) => ("success", None),
-        Some(Answer::Error(_)) => ("error", Some("Unhandled")),
-        None if process.child.try_wait().ok().flatten().is_some() => {
-            ("failure", Some("Runtime.ExitError"))
+    let ended = match answer {
+        Some(Answer::Response(body)) => {
+            let _ = deliver.send(Outcome::Response(body));
+            Ended::Success
         }
-        None => ("timeout", Some("Sandbox.Timedout")),
+        Some(Answer::Error(body)) => {
+            let _ = deliver.send(Outcome::Error(body));
+            Ended::Error
+        }
+        Some(Answer::Stream {
+            content_type,
+            pieces,
+        }) => {
+            let (to_caller, from_function) = mpsc::channel(STREAM_BUFFER);
+            let _ = deliver.send(Outcome::Stream {
+                content_type,
+                pieces: from_function,
+            });
+            pass_stream_on(process, pieces, to_caller, deadline).await
+        }
+        None => {
+            let reason = why_unanswered(shared, process, timeout, &request_id);
+            let _ = deliver.send(Outcome::Error(reason));
+            unanswered(process)
+        }
+    };
+    let duration = began.elapsed();
+    let (status, error_type) = match ended {
+        Ended::Success => ("success", None),
+        Ended::Error => ("error", Some("Unhandled")),
+        Ended::Crashed => ("failure", Some("Runtime.ExitError")),
+        Ended::TimedOut => ("timeout", Some("Sandbox.Timedout")),
     };
     let memory = process.child.id().and_then(peak_rss_mb).unwrap_or_default();
     let init_duration = cold
@@ -328,46 +529,112 @@ async fn run_invocation(
         memory_size_mb: shared.config.memory_size_mb(),
         max_memory_used_mb: memory,
     });
-    let response = match outcome {
-        Some(Answer::Response(body)) => reply(StatusCode::OK, body),
-        Some(Answer::Error(body)) => function_error(body),
-        None => {
-            let exited = process.child.try_wait().ok().flatten();
-            let reason = match (
-                exited,
-                shared
-                    .init_error
-                    .lock()
-                    .map(|mut e| e.take())
-                    .ok()
-                    .flatten(),
-            ) {
-                (_, Some(init_error)) => init_error,
-                (Some(status), None) => error_json(
-                    "Runtime.ExitError",
-                    &format!("the function process exited ({status}) before answering"),
-                ),
-                (None, None) => {
-                    let error = super::timed_out(timeout);
-                    eprintln!("{request_id} {}", error.message());
-                    error_json(error.error_type(), error.message())
-                }
-            };
-            let why = if status == "timeout" {
-                "timeout"
-            } else {
-                "failure"
-            };
-            stop_function(shared, function, why).await;
-            function_error(reason)
-        }
-    };
-    report(shared, function.as_ref(), &request_id, duration, cold);
-    let mut response = response;
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-amzn-requestid", value);
+    match ended {
+        Ended::TimedOut => stop_function(shared, function, "timeout").await,
+        Ended::Crashed => stop_function(shared, function, "failure").await,
+        Ended::Success | Ended::Error => {}
     }
-    response
+    report(shared, function.as_ref(), &request_id, duration, cold);
+}
+
+/// One invocation a front asked for.
+struct Invocation {
+    request_id: String,
+    timeout: Duration,
+    payload: Bytes,
+    client_context: Option<String>,
+}
+
+/// How an invocation ended, for its platform report and what happens to the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Success,
+    Error,
+    /// The process died before it answered: it is replaced.
+    Crashed,
+    /// The invocation ran out of time: the process is replaced.
+    TimedOut,
+}
+
+/// Whether an invocation the function never answered crashed or timed out.
+fn unanswered(process: &mut Function) -> Ended {
+    if process.child.try_wait().ok().flatten().is_some() {
+        Ended::Crashed
+    } else {
+        Ended::TimedOut
+    }
+}
+
+/// The error JSON for an invocation the function never answered: its init error, the
+/// process's exit, or the timeout.
+fn why_unanswered(
+    shared: &Shared,
+    process: &mut Function,
+    timeout: Duration,
+    request_id: &str,
+) -> Bytes {
+    let exited = process.child.try_wait().ok().flatten();
+    let init_error = shared
+        .init_error
+        .lock()
+        .map(|mut error| error.take())
+        .ok()
+        .flatten();
+    match (exited, init_error) {
+        (_, Some(init_error)) => init_error,
+        (Some(status), None) => error_json(
+            "Runtime.ExitError",
+            &format!("the function process exited ({status}) before answering"),
+        ),
+        (None, None) => {
+            let error = super::timed_out(timeout);
+            eprintln!("{request_id} {}", error.message());
+            error_json(error.error_type(), error.message())
+        }
+    }
+}
+
+/// Passes a stream's pieces on to the caller as the function posts them, until it ends,
+/// fails, passes the deadline or loses its process. A caller that went away stops
+/// nothing: the function runs to its end, as in Lambda.
+async fn pass_stream_on(
+    process: &mut Function,
+    mut pieces: mpsc::Receiver<StreamPiece>,
+    to_caller: mpsc::Sender<StreamPiece>,
+    deadline: tokio::time::Instant,
+) -> Ended {
+    loop {
+        let piece = tokio::select! {
+            piece = pieces.recv() => piece,
+            () = tokio::time::sleep_until(deadline) => {
+                let error = error_json(error_type::TIMED_OUT, "the stream ran past the function's timeout");
+                let _ = to_caller.send(StreamPiece::Failed(error)).await;
+                return Ended::TimedOut;
+            }
+            _ = process.child.wait() => None,
+        };
+        match piece {
+            Some(StreamPiece::Data(chunk)) => {
+                let _ = to_caller.send(StreamPiece::Data(chunk)).await;
+            }
+            Some(StreamPiece::Failed(error)) => {
+                let _ = to_caller.send(StreamPiece::Failed(error)).await;
+                return Ended::Error;
+            }
+            // The post ended: the stream is whole, unless the process died under it.
+            None => {
+                if process.child.try_wait().ok().flatten().is_some() {
+                    let error = error_json(
+                        "Runtime.ExitError",
+                        "the function process exited part way through its stream",
+                    );
+                    let _ = to_caller.send(StreamPiece::Failed(error)).await;
+                    return Ended::Crashed;
+                }
+                return Ended::Success;
+            }
+        }
+    }
 }
 
 /// The Extensions and Telemetry APIs of the current environment.
@@ -584,10 +851,14 @@ async fn serve_runtime_api(
         .headers()
         .get(header::RESPONSE_MODE)
         .is_some_and(|mode| mode == "streaming");
-    let limit = match route {
-        Route::Response if streaming => MAX_STREAMED_BYTES,
-        _ => MAX_RESPONSE_BYTES,
-    };
+    if route == Route::Response && streaming {
+        let sender = match shared.ledger.take_answer(request_id.as_deref(), 0, 0) {
+            Ok(sender) => sender,
+            Err(refusal) => return Ok(refusal.reply()),
+        };
+        return Ok(receive_stream(request, sender).await);
+    }
+    let limit = MAX_RESPONSE_BYTES;
     let body = read_body(request.into_body(), limit).await;
     if route == Route::InitError {
         if let Ok(mut init_error) = shared.init_error.lock() {
@@ -602,15 +873,77 @@ async fn serve_runtime_api(
         Ok(sender) => sender,
         Err(refusal) => return Ok(refusal.reply()),
     };
-    let stream_error = body.trailers.as_ref().and_then(stream_error_body);
-    let answer = match (route, stream_error) {
-        // A stream that failed part way: the caller gets the error, as the Invoke API reports it.
-        (Route::Response, Some(error)) => Answer::Error(error),
-        (Route::Response, None) => Answer::Response(body.bytes()),
+    let answer = match route {
+        Route::Response => Answer::Response(body.bytes()),
         _ => Answer::Error(body.bytes()),
     };
     let _ = sender.send(answer);
     Ok(accepted())
+}
+
+/// A streamed response post: its pieces go to the invocation's caller as they are read,
+/// no faster than the caller takes them. Over Lambda's 200 MB the post is refused with
+/// 413 and the stream fails with `Function.ResponseSizeTooLarge`; a post cut off part way
+/// fails it with `Runtime.ResponseStreamInterrupted`.
+async fn receive_stream(
+    request: Request<Incoming>,
+    answer: oneshot::Sender<Answer>,
+) -> Response<Full<Bytes>> {
+    let content_type = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
+    let (pieces, received) = mpsc::channel(STREAM_BUFFER);
+    let _ = answer.send(Answer::Stream {
+        content_type,
+        pieces: received,
+    });
+    let mut body = request.into_body();
+    let mut len = 0;
+    // A caller that went away leaves the post to be read to its end all the same.
+    loop {
+        let piece = match body.frame().await {
+            None => return accepted(),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(chunk) => {
+                    len += chunk.len();
+                    if len > MAX_STREAMED_BYTES {
+                        let refusal = Refusal::TooLarge {
+                            limit: MAX_STREAMED_BYTES,
+                        };
+                        let error = error_json(
+                            error_type::RESPONSE_TOO_LARGE,
+                            &format!(
+                                "the streamed response is over Lambda's limit of {MAX_STREAMED_BYTES} bytes"
+                            ),
+                        );
+                        let _ = pieces.send(StreamPiece::Failed(error)).await;
+                        return refusal.reply();
+                    }
+                    StreamPiece::Data(chunk)
+                }
+                Err(frame) => match frame
+                    .into_trailers()
+                    .ok()
+                    .as_ref()
+                    .and_then(stream_error_body)
+                {
+                    Some(error) => StreamPiece::Failed(error),
+                    None => continue,
+                },
+            },
+            Some(Err(_)) => StreamPiece::Failed(error_json(
+                error_type::STREAM_INTERRUPTED,
+                "the function's streamed response was cut off part way",
+            )),
+        };
+        let failed = matches!(piece, StreamPiece::Failed(_));
+        let _ = pieces.send(piece).await;
+        if failed {
+            return accepted();
+        }
+    }
 }
 
 /// The error JSON carried by a failed stream's trailers.
