@@ -16,6 +16,13 @@ python3 -m pip install --quiet --disable-pip-version-check cfn-lint
 # aws-sam-cli, whose `sam local generate-event` (no Docker needed) gives the event shapes the
 # local HTTP API's events are compared with (tests/serve_http.rs).
 python3 -m pip install --quiet --disable-pip-version-check "aws-sam-cli==1.170.0"
+# Headless Chromium (Debian's package), for the browser test of the server-sent events
+# example (examples/http/tests/sse.rs).
+if ! command -v chromium >/dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 # Powertools for AWS Lambda (Python) itself, which the compatibility tests run next to
 # lambda-kit: lambda-kit-idempotency/tests/powertools_python.rs and tests/powertools_logs.rs.
 python3 -m pip install --quiet --disable-pip-version-check "aws-lambda-powertools==3.37.0"

@@ -176,3 +176,58 @@ async fn through_the_invoke_api_a_stream_reaches_the_caller_as_it_is_produced() 
     assert_eq!(prelude["headers"]["content-type"], "text/event-stream");
     assert_eq!(body, "event: tick\ndata: 1\n\n");
 }
+
+/// A real browser subscribes to the events with `EventSource` on the example's page,
+/// served through the local API as a function URL, and shows each event as it arrives.
+/// Needs Debian's `chromium` (the test command installs it). Headless Chromium's virtual
+/// time does not advance while the stream is open, so the page is read once the stream has
+/// ended, whatever its pace.
+#[tokio::test]
+async fn a_browser_receives_every_event_through_event_source() {
+    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|path| std::path::Path::new(path).is_file())
+    else {
+        eprintln!("chromium is not installed: the browser test checks nothing");
+        return;
+    };
+    let (_child, address) = local(&[
+        "--serve-http",
+        "127.0.0.1:0",
+        "--integration",
+        "url",
+        "--timeout",
+        "60",
+    ])
+    .await;
+    let profile = std::env::temp_dir().join(format!("sse-chromium-{}", std::process::id()));
+    let page = tokio::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--virtual-time-budget=10000")
+        .arg("--dump-dom")
+        .arg(format!("http://{address}/?count=3&interval_ms=50"))
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("chromium runs");
+    let _ = std::fs::remove_dir_all(&profile);
+    let dom = String::from_utf8_lossy(&page.stdout);
+    assert!(
+        dom.contains(r#"<span id="status">done after 3 events</span>"#),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<li>tick 1</li><li>tick 2</li><li>tick 3</li>"),
+        "{dom}"
+    );
+}
