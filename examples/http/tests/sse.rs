@@ -92,6 +92,18 @@ async fn the_page_subscribes_with_event_source() {
 
 /// Starts the example outside Lambda with `args`; the process and the address it serves.
 async fn local(args: &[&str]) -> (tokio::process::Child, String) {
+    let (child, address, _lines) = local_with_lines(args).await;
+    (child, address)
+}
+
+/// [`local`], with the lines it prints after the first.
+async fn local_with_lines(
+    args: &[&str],
+) -> (
+    tokio::process::Child,
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sse"))
         .args(args)
         .env_remove("AWS_LAMBDA_RUNTIME_API")
@@ -113,12 +125,18 @@ async fn local(args: &[&str]) -> (tokio::process::Child, String) {
         .expect("an address")
         .to_owned();
     // Keep reading, so that the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, address)
+    let (printed, received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let _ = printed.send(line);
+        }
+    });
+    (child, address, received)
 }
 
 /// Sends `request` to `address` and reads the response's body until `until` has arrived;
-/// returns what arrived, while the response may still be under way.
+/// returns what arrived, while the response may still be under way (and is dropped, with
+/// its connection, when this returns).
 async fn read_until(address: &str, request: http::Request<Full<Bytes>>, until: &str) -> String {
     let stream = TcpStream::connect(address).await.expect("connects");
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -230,4 +248,50 @@ async fn a_browser_receives_every_event_through_event_source() {
         dom.contains("<li>tick 1</li><li>tick 2</li><li>tick 3</li>"),
         "{dom}"
     );
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_mid_stream_leaves_the_function_to_finish_and_the_next_is_served()
+{
+    let (_child, address, mut lines) = local_with_lines(&[
+        "--serve-http",
+        "127.0.0.1:0",
+        "--integration",
+        "url",
+        "--timeout",
+        "60",
+    ])
+    .await;
+    let request = |path: &str| {
+        http::Request::get(path)
+            .header("host", &address)
+            .body(Full::new(Bytes::new()))
+            .expect("a request")
+    };
+    // Read the first event, then hang up while four more are to come.
+    let arrived = read_until(
+        &address,
+        request("/events?count=5&interval_ms=20"),
+        "data: 1",
+    )
+    .await;
+    assert!(arrived.starts_with("event: tick\ndata: 1"), "{arrived}");
+    // As in Lambda, the invocation runs to its end, untroubled, and then reports.
+    loop {
+        let line = lines.recv().await.expect("the server prints its REPORT");
+        assert!(
+            !line.contains("answered 502") && !line.contains("cut off"),
+            "{line}"
+        );
+        if line.starts_with("REPORT RequestId:") {
+            break;
+        }
+    }
+    let after = read_until(
+        &address,
+        request("/events?count=1&interval_ms=0"),
+        "event: done",
+    )
+    .await;
+    assert!(after.contains("data: 1"), "{after}");
 }
