@@ -90,6 +90,16 @@ async fn the_page_subscribes_with_event_source() {
     assert!(page.contains("new EventSource(\"events\""), "{page}");
 }
 
+/// The example behind a local function URL (`--serve-http`), with room for slow streams.
+const FUNCTION_URL_API: &[&str] = &[
+    "--serve-http",
+    "127.0.0.1:0",
+    "--integration",
+    "url",
+    "--timeout",
+    "120",
+];
+
 /// Starts the example outside Lambda with `args`; the process and the address it serves.
 async fn local(args: &[&str]) -> (tokio::process::Child, String) {
     let (child, address, _lines) = local_with_lines(args).await;
@@ -162,15 +172,7 @@ async fn read_until(address: &str, request: http::Request<Full<Bytes>>, until: &
 
 #[tokio::test]
 async fn through_the_local_http_api_the_first_event_reaches_the_client_while_the_function_waits() {
-    let (_child, address) = local(&[
-        "--serve-http",
-        "127.0.0.1:0",
-        "--integration",
-        "url",
-        "--timeout",
-        "120",
-    ])
-    .await;
+    let (_child, address) = local(FUNCTION_URL_API).await;
     let request = http::Request::get("/events?count=2&interval_ms=60000")
         .header("host", &address)
         .body(Full::new(Bytes::new()))
@@ -209,15 +211,7 @@ async fn a_browser_receives_every_event_through_event_source() {
         eprintln!("chromium is not installed: the browser test checks nothing");
         return;
     };
-    let (_child, address) = local(&[
-        "--serve-http",
-        "127.0.0.1:0",
-        "--integration",
-        "url",
-        "--timeout",
-        "60",
-    ])
-    .await;
+    let (_child, address) = local(FUNCTION_URL_API).await;
     let profile = std::env::temp_dir().join(format!("sse-chromium-{}", std::process::id()));
     let page = tokio::process::Command::new(chromium)
         .args([
@@ -253,15 +247,7 @@ async fn a_browser_receives_every_event_through_event_source() {
 #[tokio::test]
 async fn a_client_that_disconnects_mid_stream_leaves_the_function_to_finish_and_the_next_is_served()
 {
-    let (_child, address, mut lines) = local_with_lines(&[
-        "--serve-http",
-        "127.0.0.1:0",
-        "--integration",
-        "url",
-        "--timeout",
-        "60",
-    ])
-    .await;
+    let (_child, address, mut lines) = local_with_lines(FUNCTION_URL_API).await;
     let request = |path: &str| {
         http::Request::get(path)
             .header("host", &address)
