@@ -203,6 +203,42 @@ async fn bad_input_gets_what_api_gateway_gives_and_the_server_keeps_serving() {
 }
 
 #[tokio::test]
+async fn routes_name_the_route_key_and_path_parameters_and_other_paths_get_404() {
+    let routes = [
+        "--route",
+        "GET /orders/{id}",
+        "--route",
+        "ANY /files/{path+}",
+    ];
+    let mut args = vec!["--serve-http", "127.0.0.1:0", "--integration", "http"];
+    args.extend(routes);
+    let mut server = LocalServer::start(echo(), &args, &[]).await;
+    let order = event_for(&server, "GET", "/orders/7", &[], "").await;
+    assert_eq!(order["routeKey"], "GET /orders/{id}");
+    assert_eq!(order["requestContext"]["routeKey"], "GET /orders/{id}");
+    assert_eq!(order["pathParameters"], json!({"id": "7"}));
+    let file = event_for(&server, "PUT", "/files/a/b.txt", &[], "").await;
+    assert_eq!(file["routeKey"], "ANY /files/{path+}");
+    assert_eq!(file["pathParameters"], json!({"path": "a/b.txt"}));
+    for (method, path) in [("GET", "/nothing"), ("POST", "/orders/7"), ("GET", "/")] {
+        let (status, _, body) = server.request(method, path, &[], "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(body, r#"{"message":"Not Found"}"#);
+        server.lines_until("no route takes it").await;
+    }
+    let again = event_for(&server, "GET", "/orders/8", &[], "").await;
+    assert_eq!(again["pathParameters"], json!({"id": "8"}));
+
+    let mut args = vec!["--serve-http", "127.0.0.1:0", "--integration", "rest"];
+    args.extend(routes);
+    let server = LocalServer::start(echo(), &args, &[]).await;
+    let order = event_for(&server, "GET", "/orders/7", &[], "").await;
+    assert_eq!(order["resource"], "/orders/{id}");
+    assert_eq!(order["requestContext"]["resourcePath"], "/orders/{id}");
+    assert_eq!(order["pathParameters"], json!({"id": "7"}));
+}
+
+#[tokio::test]
 async fn a_rest_api_returns_502_with_its_own_message() {
     let server = serve_http(echo(), "rest").await;
     let (status, _, body) = server.request("GET", "/fail", &[], "").await;

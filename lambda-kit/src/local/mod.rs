@@ -51,9 +51,9 @@ pub(crate) struct ServeOptions {
     /// External extensions to run beside the function (`--extension PATH`, repeatable),
     /// besides those in the `extensions/` folder next to the binary.
     pub(crate) extensions: Vec<PathBuf>,
-    /// With `--serve-http`: serve HTTP as this integration instead of the Invoke API.
+    /// With `--serve-http`: serve HTTP as an integration would, instead of the Invoke API.
     #[cfg(emulator)]
-    pub(crate) http: Option<http_api::Integration>,
+    pub(crate) http: Option<http_api::Front>,
 }
 
 /// Exit status of a failed invocation.
@@ -174,7 +174,7 @@ pub(crate) fn timed_out(timeout: Duration) -> Error {
 }
 
 /// `--serve [ADDR] [--timeout SECONDS] [--extension PATH]...`, or with `http`
-/// `--serve-http` and the same arguments, plus `--integration NAME`.
+/// `--serve-http` and the same arguments, plus `--integration NAME` and `--route ROUTE`s.
 fn parse_serve(args: &[String], http: bool) -> Result<ServeOptions, String> {
     let mut options = ServeOptions {
         address: DEFAULT_SERVE_ADDRESS.to_owned(),
@@ -183,22 +183,13 @@ fn parse_serve(args: &[String], http: bool) -> Result<ServeOptions, String> {
         #[cfg(emulator)]
         http: None,
     };
-    #[cfg(emulator)]
-    if http {
-        options.http = Some(http_api::Integration::HttpApi);
-    }
+    let mut integration = None;
+    let mut routes = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--integration" if http => {
-                let name = args.next().map_or("", String::as_str);
-                #[cfg(emulator)]
-                {
-                    options.http = Some(http_api::Integration::parse(name)?);
-                }
-                #[cfg(not(emulator))]
-                let _ = name;
-            }
+            "--integration" if http => integration = Some(args.next().cloned().unwrap_or_default()),
+            "--route" if http => routes.push(args.next().cloned().unwrap_or_default()),
             "--timeout" => {
                 options.timeout = parse_seconds(args.next().map_or("", String::as_str))?;
             }
@@ -212,6 +203,12 @@ fn parse_serve(args: &[String], http: bool) -> Result<ServeOptions, String> {
             other => return Err(format!("unexpected argument to --serve: {other:?}")),
         }
     }
+    #[cfg(emulator)]
+    if http {
+        options.http = Some(http_api::Front::parse(integration.as_deref(), &routes)?);
+    }
+    #[cfg(not(emulator))]
+    let _ = (integration, routes);
     Ok(options)
 }
 
@@ -257,9 +254,10 @@ fn usage_text() -> String {
          {program} --serve [ADDR] [--timeout SECONDS] [--extension PATH]...\n                                    \
          run as a local Lambda on ADDR (default 127.0.0.1:9000), with the external\n                                    \
          extensions at PATH and in the extensions/ folder next to this binary\n                                    \
-         {program} --serve-http [ADDR] [--integration http|rest|url|alb] [--timeout SECONDS]\n                                    \
+         {program} --serve-http [ADDR] [--integration http|rest|url|alb] [--route 'GET /orders/{{id}}']...\n                                    \
          serve HTTP on ADDR as an HTTP API (the default), a REST API, a function URL or a\n                                    \
-         load balancer would, every path and method to the function\n                                    \
+         load balancer would; every path and method goes to the function, or with --route\n                                    \
+         (http, rest) the routes given, others answered 404\n                                    \
          (both: debug builds; release builds need lambda-kit's `serve-in-release` feature)\n\n\
          Inside AWS Lambda (AWS_LAMBDA_RUNTIME_API set) run it without arguments."
     )
@@ -396,7 +394,7 @@ mod tests {
                 address: "127.0.0.1:9000".into(),
                 timeout: Duration::from_secs(3),
                 extensions: Vec::new(),
-                http: Some(http_api::Integration::FunctionUrl),
+                http: Some(http_api::Front::parse(Some("url"), &[]).expect("a front")),
             }))
         );
         assert_eq!(
@@ -428,6 +426,14 @@ mod tests {
             &["--serve", "--verbose"],
             &["--serve", "--integration", "url"],
             &["--serve-http", "--integration", "graphql"],
+            &["--serve-http", "--route", "/orders"],
+            &[
+                "--serve-http",
+                "--integration",
+                "url",
+                "--route",
+                "GET /orders",
+            ],
         ] {
             assert!(matches!(parse(args), Some(Cli::Usage(Some(_)))), "{args:?}");
         }

@@ -174,18 +174,18 @@ pub(crate) async fn run(options: &ServeOptions, config: &Config) -> Error {
         extension_paths: extension_paths(options),
         function: Arc::new(tokio::sync::Mutex::new(None)),
     });
-    match options.http {
+    match &options.http {
         None => eprintln!(
             "lambda-kit: serving {} on http://{invoke_address} \
              (POST /2015-03-31/functions/function/invocations), timeout {:?}",
             config.function_name(),
             options.timeout
         ),
-        Some(integration) => eprintln!(
-            "lambda-kit: serving {} as {} on http://{invoke_address} (every path and method), \
-             timeout {:?}",
+        Some(front) => eprintln!(
+            "lambda-kit: serving {} as {} on http://{invoke_address} ({}), timeout {:?}",
             config.function_name(),
-            integration.name(),
+            front.integration.name(),
+            front.describe_routes(),
             options.timeout
         ),
     }
@@ -198,20 +198,21 @@ pub(crate) async fn run(options: &ServeOptions, config: &Config) -> Error {
     let timeout = options.timeout;
     let mut termination = Termination::listen(true);
     let front_shared = Arc::clone(&shared);
-    let http = options.http;
+    let http = options.http.clone().map(Arc::new);
     let serving = crate::api_server::serve(invoke_listener, move |stream| {
         let shared = Arc::clone(&front_shared);
         let peer = stream
             .peer_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let http = http.clone();
         let handler = move |request| {
             let shared = Arc::clone(&shared);
+            let http = http.clone();
             async move {
                 match http {
                     None => invoke(shared, timeout, request).await,
-                    Some(integration) => {
-                        super::http_api::serve_request(shared, timeout, integration, peer, request)
-                            .await
+                    Some(front) => {
+                        super::http_api::serve_request(shared, timeout, &front, peer, request).await
                     }
                 }
             }

@@ -13,6 +13,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use super::Integration;
+use super::route::Matched;
 
 /// The account id the events carry (the one the emulator's function ARN has).
 const ACCOUNT_ID: &str = "123456789012";
@@ -37,15 +38,16 @@ pub(crate) struct Origin {
 /// The event `integration` sends for a request with `parts` and `body`.
 pub(crate) fn event(
     integration: Integration,
+    route: &Matched<'_>,
     parts: &Parts,
     body: &[u8],
     origin: &Origin,
 ) -> Value {
     let request = Request::new(parts, body);
     match integration {
-        Integration::HttpApi => payload_v2(&request, origin, false),
-        Integration::FunctionUrl => payload_v2(&request, origin, true),
-        Integration::RestApi => rest(&request, origin),
+        Integration::HttpApi => payload_v2(&request, origin, Some(route)),
+        Integration::FunctionUrl => payload_v2(&request, origin, None),
+        Integration::RestApi => rest(&request, origin, route),
         Integration::Alb => alb(&request),
     }
 }
@@ -134,8 +136,10 @@ impl<'a> Request<'a> {
     }
 }
 
-/// An HTTP API's payload 2.0, or a function URL's (the same shape, its own domain).
-fn payload_v2(request: &Request<'_>, origin: &Origin, function_url: bool) -> Value {
+/// An HTTP API's payload 2.0 for its `route`, or a function URL's (the same shape, its own
+/// domain, no route).
+fn payload_v2(request: &Request<'_>, origin: &Origin, route: Option<&Matched<'_>>) -> Value {
+    let function_url = route.is_none();
     let domain_name = if function_url {
         format!("{API_ID}.lambda-url.{}.on.aws", origin.region)
     } else {
@@ -143,11 +147,7 @@ fn payload_v2(request: &Request<'_>, origin: &Origin, function_url: bool) -> Val
             .unwrap_or("localhost")
             .to_owned()
     };
-    let route_key = if function_url {
-        "$default".to_owned()
-    } else {
-        "ANY /{proxy+}".to_owned()
-    };
+    let route_key = route.map_or_else(|| "$default".to_owned(), |route| route.route.key());
     let mut event = json!({
         "version": "2.0",
         "routeKey": route_key,
@@ -180,8 +180,8 @@ fn payload_v2(request: &Request<'_>, origin: &Origin, function_url: bool) -> Val
     if !request.query.is_empty() {
         event["queryStringParameters"] = json!(request.single_query(false));
     }
-    if !function_url {
-        event["pathParameters"] = json!({"proxy": proxy(&request.path)});
+    if let Some(route) = route.filter(|route| !route.parameters.is_empty()) {
+        event["pathParameters"] = json!(route.parameters);
     }
     if let Some(body) = request.body_text() {
         event["body"] = json!(body);
@@ -189,27 +189,27 @@ fn payload_v2(request: &Request<'_>, origin: &Origin, function_url: bool) -> Val
     event
 }
 
-/// A REST API's proxy integration (payload 1.0) on the resource `/{proxy+}`.
-fn rest(request: &Request<'_>, origin: &Origin) -> Value {
+/// A REST API's proxy integration (payload 1.0) on `route`'s resource.
+fn rest(request: &Request<'_>, origin: &Origin, route: &Matched<'_>) -> Value {
     let nullable = |map: Value| match map.as_object() {
         Some(object) if object.is_empty() => Value::Null,
         _ => map,
     };
     json!({
-        "resource": "/{proxy+}",
+        "resource": route.route.template(),
         "path": request.path,
         "httpMethod": request.method,
         "headers": nullable(json!(request.joined_headers(None))),
         "multiValueHeaders": nullable(json!(request.headers)),
         "queryStringParameters": nullable(json!(request.single_query(true))),
         "multiValueQueryStringParameters": nullable(json!(request.query)),
-        "pathParameters": {"proxy": proxy(&request.path)},
+        "pathParameters": nullable(json!(route.parameters)),
         "stageVariables": null,
         "requestContext": {
             "accountId": ACCOUNT_ID,
             "apiId": API_ID,
             "resourceId": "proxy",
-            "resourcePath": "/{proxy+}",
+            "resourcePath": route.route.template(),
             "httpMethod": request.method,
             "path": format!("/{REST_STAGE}{}", request.path),
             "protocol": "HTTP/1.1",
@@ -266,11 +266,6 @@ fn alb(request: &Request<'_>) -> Value {
         "body": request.body_text().unwrap_or_default(),
         "isBase64Encoded": request.is_base64(),
     })
-}
-
-/// The `{proxy+}` path parameter: the path without its leading `/`.
-fn proxy(path: &str) -> &str {
-    path.strip_prefix('/').unwrap_or(path)
 }
 
 /// Each header's values, names lower-cased (HTTP/1 names are case-insensitive; API

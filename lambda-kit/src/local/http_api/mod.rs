@@ -5,12 +5,15 @@
 //! the emulator's function process like any invocation (one at a time), and the answer
 //! becomes the integration's HTTP response (`answer.rs`), streamed when the function
 //! streams and the integration takes streams. Every path and method reaches the function,
-//! as a `{proxy+}` route does. Bad input gets what the integration gives: `413` for a body
+//! as a `{proxy+}` route does, unless routes are given (`--route 'GET /orders/{id}'`,
+//! `route.rs`), which also name the event's route key, resource and path parameters. Bad
+//! input gets what the integration gives: `404` for a path no route takes, `413` for a body
 //! over Lambda's 6 MB, `502` when the function fails or answers what the integration cannot
 //! read (the reason on stderr); the server keeps serving.
 
 mod answer;
 mod event;
+mod route;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -73,16 +76,67 @@ impl Integration {
     }
 }
 
+/// What `--serve-http` serves: the integration, and the routes that reach the function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Front {
+    pub(crate) integration: Integration,
+    routes: Vec<route::Route>,
+}
+
+impl Front {
+    /// Reads `--integration` (`http` when absent) and the `--route`s (`ANY /{proxy+}`
+    /// when none). Function URLs and load balancers have no routes: they take every path.
+    pub(crate) fn parse(integration: Option<&str>, routes: &[String]) -> Result<Front, String> {
+        let integration = integration.map_or(Ok(Integration::HttpApi), Integration::parse)?;
+        let routed = matches!(integration, Integration::HttpApi | Integration::RestApi);
+        if !routes.is_empty() && !routed {
+            return Err(format!(
+                "--route is for HTTP and REST APIs: {} takes every path",
+                integration.name()
+            ));
+        }
+        let mut parsed = routes
+            .iter()
+            .map(|text| route::Route::parse(text))
+            .collect::<Result<Vec<_>, _>>()?;
+        if parsed.is_empty() {
+            parsed.push(route::Route::catch_all());
+        }
+        Ok(Front {
+            integration,
+            routes: parsed,
+        })
+    }
+
+    /// The routes, for the banner.
+    pub(crate) fn describe_routes(&self) -> String {
+        self.routes
+            .iter()
+            .map(route::Route::key)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Serves one HTTP request through the function.
 pub(crate) async fn serve_request(
     shared: Arc<Shared>,
     timeout: Duration,
-    integration: Integration,
+    front: &Front,
     peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<ReplyBody>, std::convert::Infallible> {
+    let integration = front.integration;
     let time = SystemTime::now();
     let (parts, body) = request.into_parts();
+    let path = percent_encoding::percent_decode_str(parts.uri.path()).decode_utf8_lossy();
+    let Some(matched) = route::find(&front.routes, parts.method.as_str(), &path) else {
+        eprintln!(
+            "lambda-kit: {} {}: no route takes it (404)",
+            parts.method, parts.uri
+        );
+        return Ok(not_found());
+    };
     let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
         Ok(body) => body.to_bytes(),
         Err(_) => {
@@ -99,7 +153,7 @@ pub(crate) async fn serve_request(
         time,
         request_id: uuid::Uuid::new_v4().to_string(),
     };
-    let event = event::event(integration, &parts, &body, &origin);
+    let event = event::event(integration, &matched, &parts, &body, &origin);
     let payload = Bytes::from(serde_json::to_vec(&event).unwrap_or_default());
     let invocation_id = uuid::Uuid::new_v4().to_string();
     let outcome = invoke_function(shared, timeout, &invocation_id, payload, None).await;
@@ -119,12 +173,22 @@ fn shared_region(shared: &Shared) -> String {
     shared.region().to_owned()
 }
 
+/// `404`, as API Gateway answers a path no route takes.
+fn not_found() -> Response<ReplyBody> {
+    json_reply(StatusCode::NOT_FOUND, br#"{"message":"Not Found"}"#)
+}
+
 /// `413`, as API Gateway answers a request over its payload limit.
 fn too_large() -> Response<ReplyBody> {
-    let mut response = whole(Response::new(Full::new(Bytes::from_static(
+    json_reply(
+        StatusCode::PAYLOAD_TOO_LARGE,
         br#"{"message":"Request Too Long"}"#,
-    ))));
-    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    )
+}
+
+fn json_reply(status: StatusCode, body: &'static [u8]) -> Response<ReplyBody> {
+    let mut response = whole(Response::new(Full::new(Bytes::from_static(body))));
+    *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
