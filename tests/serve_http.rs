@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use http::StatusCode;
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tests::local::LocalServer;
 
@@ -263,6 +264,48 @@ async fn streaming_integrations_pass_a_stream_on_and_the_others_get_it_buffered(
             "{integration}: {headers:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_stream_that_fails_part_way_is_cut_off_and_the_server_keeps_serving() {
+    let mut server = serve_http(env!("CARGO_BIN_EXE_form-http-streaming"), "url").await;
+    let request = http::Request::get("/fail")
+        .header("host", &server.address)
+        .body(http_body_util::Full::new(Bytes::new()))
+        .expect("a request");
+    let response = server.send(request).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the head was sent already"
+    );
+    let mut body = response.into_body();
+    let first = body
+        .frame()
+        .await
+        .expect("a first frame")
+        .expect("its bytes");
+    assert_eq!(first.into_data().expect("data"), "/fail 1\n");
+    // Then the connection is cut: the client sees the body end in an error, not a clean end.
+    let mut rest = Vec::new();
+    let ended_cleanly = loop {
+        match body.frame().await {
+            None => break true,
+            Some(Err(_)) => break false,
+            Some(Ok(frame)) => rest.extend(frame.into_data().unwrap_or_default()),
+        }
+    };
+    assert!(!ended_cleanly, "the body ended as if whole after {rest:?}");
+    let logged = server.lines_until("cut off").await;
+    assert!(
+        logged
+            .last()
+            .is_some_and(|line| line.contains("Lines.SourceGone")),
+        "{logged:?}"
+    );
+    let (status, _, body) = server.request("GET", "/after", &[], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "/after 1\n/after 2\n/after 3\n");
 }
 
 /// Every key `sam local generate-event` puts in its event is in ours, with a value of the

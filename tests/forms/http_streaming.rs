@@ -1,5 +1,6 @@
 //! Form `#[lambda_kit::handler(http(streaming))]`: an HTTP handler whose response body is
-//! streamed (a function URL with `InvokeMode: RESPONSE_STREAM`, or a REST API that streams).
+//! streamed (a function URL with `InvokeMode: RESPONSE_STREAM`, or a REST API that streams):
+//! three lines naming the path, or for `/fail` one line and then a failure.
 
 use bytes::Bytes;
 use http_body_util::StreamBody;
@@ -12,14 +13,15 @@ type Lines =
 
 #[lambda_kit::handler(http(streaming))]
 async fn count(request: http::Request<Body>) -> Result<http::Response<Lines>, Error> {
-    let lines: Vec<_> = (1..=3)
-        .map(|n| {
-            Ok(Frame::data(Bytes::from(format!(
-                "{} {n}\n",
-                request.uri().path()
-            ))))
-        })
+    let path = request.uri().path();
+    let mut lines: Vec<_> = (1..=3)
+        .map(|n| Ok(Frame::data(Bytes::from(format!("{path} {n}\n")))))
         .collect();
+    // `/fail`: the body fails after its first line.
+    if path == "/fail" {
+        lines.truncate(1);
+        lines.push(Err(Error::new("Lines.SourceGone", "the lines ran out")));
+    }
     Ok(http::Response::builder()
         .header("content-type", "text/plain")
         .body(StreamBody::new(futures_util::stream::iter(lines)))?)
