@@ -63,7 +63,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     if command == "instructions" {
-        return run_instructions(&runtime, &contenders, invocations);
+        // Under callgrind an interpreter counts its own start and bytecode loop, not a
+        // runtime's cost: the instruction table is of the compiled bootstraps.
+        let compiled: Vec<Contender> = contenders
+            .into_iter()
+            .filter(|contender| !contender.is_interpreted())
+            .collect();
+        return run_instructions(&runtime, &compiled, invocations);
     }
     let mut results: Vec<Vec<Measurement>> = vec![Vec::new(); contenders.len()];
     for round in 1..=rounds {
@@ -82,9 +88,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// The bootstraps measured side by side; the report reads the floor first and the
-/// official runtime third.
-fn contenders(examples: &std::path::Path) -> [Contender; 5] {
-    [
+/// official runtime third. The Python runtime interface client comes last, when
+/// `awslambdaric` can be imported.
+fn contenders(examples: &std::path::Path) -> Vec<Contender> {
+    let mut contenders = vec![
         Contender::new("floor (raw keep-alive loop)", examples.join("floor")),
         Contender::new("lambda-kit", examples.join("kit_hello")),
         Contender::new("official lambda_runtime", examples.join("official_hello")),
@@ -98,7 +105,34 @@ fn contenders(examples: &std::path::Path) -> [Contender; 5] {
             examples.join("kit_hello_otel"),
         )
         .with_otel(),
-    ]
+    ];
+    match python_with_awslambdaric() {
+        Some(python) => contenders.push(Contender::interpreted(
+            "Python, awslambdaric",
+            python,
+            &["-m", "awslambdaric", "handler.handler"],
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python"),
+        )),
+        None => eprintln!(
+            "the Python contender is left out: `python3 -c 'import awslambdaric'` failed \
+             (pip install awslambdaric)"
+        ),
+    }
+    contenders
+}
+
+/// The interpreter that can import `awslambdaric`, by its full path (contenders run with
+/// an empty environment, so without `PATH`).
+fn python_with_awslambdaric() -> Option<std::path::PathBuf> {
+    let output = std::process::Command::new("python3")
+        .args(["-c", "import awslambdaric, sys; print(sys.executable)"])
+        .output()
+        .ok()?;
+    let path = String::from_utf8(output.stdout).ok()?;
+    output
+        .status
+        .success()
+        .then(|| std::path::PathBuf::from(path.trim()))
 }
 
 /// Counts instructions per invocation, and for start-up, of each contender under callgrind.

@@ -11,9 +11,19 @@ use crate::server;
 /// A bootstrap to measure.
 pub(crate) struct Contender {
     pub(crate) name: &'static str,
+    /// The program: a bootstrap, or an interpreter (see `interpreted`).
     pub(crate) binary: PathBuf,
+    /// Arguments and working folder for an interpreter's runtime client.
+    interpreted: Option<Interpreted>,
     observability: bool,
     otel: bool,
+}
+
+/// How an interpreted contender starts: the interpreter's arguments, in the function's
+/// folder.
+struct Interpreted {
+    args: Vec<String>,
+    folder: PathBuf,
 }
 
 impl Contender {
@@ -21,9 +31,32 @@ impl Contender {
         Contender {
             name,
             binary,
+            interpreted: None,
             observability: false,
             otel: false,
         }
+    }
+
+    /// A function run by an interpreter (`python3 -m awslambdaric handler.handler` in its
+    /// folder), as users of other languages run theirs. It has no binary of its own to weigh,
+    /// and is not counted under callgrind.
+    pub(crate) fn interpreted(
+        name: &'static str,
+        interpreter: PathBuf,
+        args: &[&str],
+        folder: PathBuf,
+    ) -> Self {
+        let mut contender = Contender::new(name, interpreter);
+        contender.interpreted = Some(Interpreted {
+            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+            folder,
+        });
+        contender
+    }
+
+    /// Whether an interpreter runs it.
+    pub(crate) fn is_interpreted(&self) -> bool {
+        self.interpreted.is_some()
     }
 
     /// Spans exported over OTLP/HTTP to a local receiver instead of X-Ray (with JSON logs,
@@ -68,6 +101,11 @@ impl Contender {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true);
+        if let Some(interpreted) = &self.interpreted {
+            command
+                .args(&interpreted.args)
+                .current_dir(&interpreted.folder);
+        }
         if self.observability {
             command.env("AWS_LAMBDA_LOG_FORMAT", "JSON");
         }
@@ -154,7 +192,10 @@ pub(crate) async fn run(
         latencies: recording.latencies.clone(),
         init: first_poll - spawned,
         peak_rss_kib,
-        binary_bytes: std::fs::metadata(&contender.binary)?.len(),
+        binary_bytes: match contender.is_interpreted() {
+            true => 0,
+            false => std::fs::metadata(&contender.binary)?.len(),
+        },
         cpu,
     })
 }

@@ -54,9 +54,13 @@ pub(crate) fn print(
                 .map(|run| run.peak_rss_kib as f64 / 1024.0)
                 .collect(),
         );
-        let size = runs[0].binary_bytes as f64 / 1024.0;
+        // An interpreted contender has no binary of its own to weigh.
+        let size = match runs[0].binary_bytes {
+            0 => "-".to_owned(),
+            bytes => format!("{:.0}", bytes as f64 / 1024.0),
+        };
         println!(
-            "| {} | {rate:.0} | {:.2} | {:.2} | {p50:.0} | {p99:.0} | {cpu:.1} | {init:.1} | {rss:.2} | {size:.0} |",
+            "| {} | {rate:.0} | {:.2} | {:.2} | {p50:.0} | {p99:.0} | {cpu:.1} | {init:.1} | {rss:.2} | {size} |",
             contender.name,
             rate / floor,
             rate / official,
