@@ -88,8 +88,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// The bootstraps measured side by side; the report reads the floor first and the
-/// official runtime third. The Python runtime interface client comes last, when
-/// `awslambdaric` can be imported.
+/// official runtime third. AWS's runtime interface clients for Python and Node.js come
+/// last, when they are installed (`pip install awslambdaric`; `npm install` in benches/node).
 fn contenders(examples: &std::path::Path) -> Vec<Contender> {
     let mut contenders = vec![
         Contender::new("floor (raw keep-alive loop)", examples.join("floor")),
@@ -118,7 +118,30 @@ fn contenders(examples: &std::path::Path) -> Vec<Contender> {
              (pip install awslambdaric)"
         ),
     }
+    let node_function = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
+    let node_client = node_function.join("node_modules/aws-lambda-ric/bin/index.mjs");
+    match which("node").filter(|_| node_client.is_file()) {
+        Some(node) => contenders.push(Contender::interpreted(
+            "Node.js, aws-lambda-ric",
+            node,
+            &[
+                "node_modules/aws-lambda-ric/bin/index.mjs",
+                "handler.handler",
+            ],
+            node_function,
+        )),
+        None => eprintln!(
+            "the Node.js contender is left out: it needs node and `npm install` in benches/node"
+        ),
+    }
     contenders
+}
+
+/// The full path of `program` on `PATH`.
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|folder| folder.join(program))
+        .find(|path| path.is_file())
 }
 
 /// The interpreter that can import `awslambdaric`, by its full path (contenders run with
