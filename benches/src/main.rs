@@ -5,6 +5,7 @@
 //! cargo run -p benches --release -- e2e --invocations 5000 --rounds 5
 //! cargo run -p benches --release -- soak                 # 1,000,000 invocations, RSS sampled
 //! cargo run -p benches --release -- instructions         # callgrind: per invocation, start-up
+//! cargo run -p benches --release -- concurrency          # Managed Instances: 8 and 64 workers
 //! cargo bench -p benches --bench log_format              # micro-benchmark
 //! ```
 //!
@@ -23,12 +24,15 @@ use std::process::Command;
 use measure::{Contender, Measurement};
 
 const USAGE: &str = "usage: benches e2e [--invocations N] [--rounds R] \
-     | benches soak [--invocations N] | benches instructions [--invocations N]";
+     | benches soak [--invocations N] | benches instructions [--invocations N] \
+     | benches concurrency [--invocations N] [--rounds R]";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, options) = match args.split_first() {
-        Some((command, options)) if ["e2e", "soak", "instructions"].contains(&command.as_str()) => {
+        Some((command, options))
+            if ["e2e", "soak", "instructions", "concurrency"].contains(&command.as_str()) =>
+        {
             (command.as_str(), options)
         }
         _ => {
@@ -58,7 +62,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if command == "soak" {
         return run_soak(&examples, invocations);
     }
-    let contenders = contenders(&examples);
+    let contenders = match command {
+        "concurrency" => concurrency_contenders(&examples),
+        _ => contenders(&examples),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -83,8 +90,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             results[index].push(measurement);
         }
     }
-    report::print(&contenders, &results, invocations, rounds);
+    match command {
+        "concurrency" => report::print_concurrency(&contenders, &results, invocations, rounds),
+        _ => report::print(&contenders, &results, invocations, rounds),
+    }
     Ok(())
+}
+
+/// The Lambda Managed Instances set: each invocation awaits a 1 ms timer, so that
+/// invocations overlap; lambda-kit and the official runtime's `run_concurrent` at 8 and at
+/// 64 workers, in pairs (the report compares each pair).
+fn concurrency_contenders(examples: &std::path::Path) -> Vec<Contender> {
+    let mut contenders = Vec::new();
+    for (workers, kit, official) in [
+        (
+            8,
+            "lambda-kit, 8 workers",
+            "official run_concurrent, 8 workers",
+        ),
+        (
+            64,
+            "lambda-kit, 64 workers",
+            "official run_concurrent, 64 workers",
+        ),
+    ] {
+        contenders
+            .push(Contender::new(kit, examples.join("kit_timer")).with_max_concurrency(workers));
+        contenders.push(
+            Contender::new(official, examples.join("official_timer")).with_max_concurrency(workers),
+        );
+    }
+    contenders
 }
 
 /// The bootstraps measured side by side; the report reads the floor first and the

@@ -15,6 +15,8 @@ pub(crate) struct Contender {
     pub(crate) binary: PathBuf,
     /// Arguments and working folder for an interpreter's runtime client.
     interpreted: Option<Interpreted>,
+    /// More of the function's environment (`AWS_LAMBDA_MAX_CONCURRENCY`).
+    env: Vec<(&'static str, String)>,
     observability: bool,
     otel: bool,
 }
@@ -32,6 +34,7 @@ impl Contender {
             name,
             binary,
             interpreted: None,
+            env: Vec::new(),
             observability: false,
             otel: false,
         }
@@ -52,6 +55,14 @@ impl Contender {
             folder,
         });
         contender
+    }
+
+    /// Runs with `AWS_LAMBDA_MAX_CONCURRENCY` at `workers`, as Lambda Managed Instances set
+    /// it.
+    pub(crate) fn with_max_concurrency(mut self, workers: usize) -> Self {
+        self.env
+            .push(("AWS_LAMBDA_MAX_CONCURRENCY", workers.to_string()));
+        self
     }
 
     /// Whether an interpreter runs it.
@@ -101,6 +112,7 @@ impl Contender {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true);
+        command.envs(self.env.iter().map(|(name, value)| (*name, value)));
         if let Some(interpreted) = &self.interpreted {
             command
                 .args(&interpreted.args)

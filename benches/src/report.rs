@@ -112,3 +112,57 @@ pub(crate) fn print_instructions(contenders: &[Contender], counts: &[Counts], in
         );
     }
 }
+
+/// The concurrency table: contenders in pairs (lambda-kit, then the official runtime at the
+/// same number of workers), each compared with its pair.
+pub(crate) fn print_concurrency(
+    contenders: &[Contender],
+    results: &[Vec<Measurement>],
+    invocations: usize,
+    rounds: usize,
+) {
+    println!(
+        "concurrency: {invocations} invocations per run, each awaiting a 1 ms timer, {rounds} alternating rounds, medians\n"
+    );
+    println!(
+        "| contender | invocations/s | x official | p50 µs | p99 µs | CPU µs per invocation | x official | peak RSS MiB | x official |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (pair, runs) in contenders.chunks(2).zip(results.chunks(2)) {
+        let summary = |runs: &[Measurement]| {
+            let rate = median(runs.iter().map(Measurement::throughput).collect());
+            let cpu = median(
+                runs.iter()
+                    .map(|run| run.cpu_per_invocation().as_secs_f64() * 1e6)
+                    .collect(),
+            );
+            let rss = median(
+                runs.iter()
+                    .map(|run| run.peak_rss_kib as f64 / 1024.0)
+                    .collect(),
+            );
+            let p50 = median(
+                runs.iter()
+                    .map(|run| micros(run.percentile(0.50)))
+                    .collect(),
+            );
+            let p99 = median(
+                runs.iter()
+                    .map(|run| micros(run.percentile(0.99)))
+                    .collect(),
+            );
+            (rate, cpu, rss, p50, p99)
+        };
+        let official = summary(&runs[runs.len() - 1]);
+        for (contender, runs) in pair.iter().zip(runs) {
+            let (rate, cpu, rss, p50, p99) = summary(runs);
+            println!(
+                "| {} | {rate:.0} | {:.2} | {p50:.0} | {p99:.0} | {cpu:.1} | {:.2} | {rss:.2} | {:.2} |",
+                contender.name,
+                rate / official.0,
+                cpu / official.1,
+                rss / official.2,
+            );
+        }
+    }
+}
