@@ -255,10 +255,16 @@ impl Stream for StreamFrames {
 
 /// `Lambda-Runtime-Function-Error-Type` and `-Body` (base64 of the error JSON).
 fn error_trailers(error: &Error) -> HeaderMap {
-    let mut trailers = HeaderMap::with_capacity(2);
     let body = serde_json::to_vec(&error.to_body()).unwrap_or_default();
+    error_trailers_of(Some(error.error_type()), &body)
+}
+
+/// The error trailers for an `errorType` (left out when unknown) and the error JSON `body`:
+/// what the runtime ends a failed stream with, and what the `--serve` emulator passes on.
+pub(crate) fn error_trailers_of(error_type: Option<&str>, body: &[u8]) -> HeaderMap {
+    let mut trailers = HeaderMap::with_capacity(2);
     let encoded = base64::engine::general_purpose::STANDARD.encode(body);
-    if let Ok(value) = HeaderValue::from_str(error.error_type()) {
+    if let Some(value) = error_type.and_then(|error_type| HeaderValue::from_str(error_type).ok()) {
         trailers.insert(header::FUNCTION_ERROR_TYPE, value);
     }
     if let Ok(value) = HeaderValue::from_str(&encoded) {

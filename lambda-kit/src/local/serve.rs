@@ -59,17 +59,6 @@ const EXTENSION_INIT_LIMIT: Duration = Duration::from_secs(10);
 const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
 /// Lambda's limit on a streamed response.
 const MAX_STREAMED_BYTES: usize = 200 * 1024 * 1024;
-/// How the function answered.
-enum Answer {
-    Response(Bytes),
-    Error(Bytes),
-    /// A streamed response, whose pieces arrive while the function still posts them.
-    Stream {
-        content_type: HeaderValue,
-        pieces: mpsc::Receiver<StreamPiece>,
-    },
-}
-
 /// One piece of a streamed answer.
 #[derive(Debug)]
 pub(super) enum StreamPiece {
@@ -80,8 +69,9 @@ pub(super) enum StreamPiece {
     Failed(Bytes),
 }
 
-/// What an invocation came to, for the front that asked for it (the Invoke API, or the
-/// local HTTP API).
+/// What an invocation came to: how the function answered it, as the Runtime API side
+/// hands it to the invocation, and as the invocation hands it to the front that asked for
+/// it (the Invoke API, or the local HTTP API).
 #[derive(Debug)]
 pub(super) enum Outcome {
     /// The function's response, whole.
@@ -127,7 +117,7 @@ pub(super) struct Shared {
     runtime_api: SocketAddr,
     /// Invocations queued for the function's next poll and handed to it, each with the
     /// channel its answer goes back on.
-    ledger: Ledger<oneshot::Sender<Answer>>,
+    ledger: Ledger<oneshot::Sender<Outcome>>,
     /// The init error the function reported, replayed to the invocation that started it.
     init_error: Mutex<Option<Bytes>>,
     /// When the function first polled (for Init Duration).
@@ -340,15 +330,11 @@ fn invoke_api_reply(outcome: Outcome) -> Response<ReplyBody> {
             pieces,
         } => {
             let mut response = Response::new(stream_body(pieces, |failed| {
-                let mut trailers = HeaderMap::new();
-                if let Some(value) = error_type_of(&failed) {
-                    trailers.insert(header::FUNCTION_ERROR_TYPE, value);
-                }
-                let encoded = base64::engine::general_purpose::STANDARD.encode(&failed);
-                if let Ok(value) = HeaderValue::from_str(&encoded) {
-                    trailers.insert(header::FUNCTION_ERROR_BODY, value);
-                }
-                Some(trailers)
+                let error_type = error_type_of(&failed);
+                Some(crate::streaming::error_trailers_of(
+                    error_type.as_deref(),
+                    &failed,
+                ))
             }));
             response
                 .headers_mut()
@@ -381,10 +367,10 @@ pub(super) fn stream_body(
     StreamBody::new(frames).boxed()
 }
 
-/// The `errorType` of Lambda's error JSON, as a header value.
-fn error_type_of(error: &[u8]) -> Option<HeaderValue> {
+/// The `errorType` of Lambda's error JSON.
+fn error_type_of(error: &[u8]) -> Option<String> {
     let body: crate::error::ErrorBody = serde_json::from_slice(error).ok()?;
-    HeaderValue::from_str(&body.error_type).ok()
+    Some(body.error_type)
 }
 
 /// Runs one invocation to its outcome: waits for its turn (one at a time, in arrival
@@ -484,15 +470,7 @@ async fn run_invocation(
         _ = process.child.wait() => None,
     };
     let ended = match answer {
-        Some(Answer::Response(body)) => {
-            let _ = deliver.send(Outcome::Response(body));
-            Ended::Success
-        }
-        Some(Answer::Error(body)) => {
-            let _ = deliver.send(Outcome::Error(body));
-            Ended::Error
-        }
-        Some(Answer::Stream {
+        Some(Outcome::Stream {
             content_type,
             pieces,
         }) => {
@@ -502,6 +480,14 @@ async fn run_invocation(
                 pieces: from_function,
             });
             pass_stream_on(process, pieces, to_caller, deadline).await
+        }
+        Some(whole_answer) => {
+            let ended = match whole_answer {
+                Outcome::Response(_) => Ended::Success,
+                _ => Ended::Error,
+            };
+            let _ = deliver.send(whole_answer);
+            ended
         }
         None => {
             let reason = why_unanswered(shared, process, timeout, &request_id);
@@ -875,8 +861,8 @@ async fn serve_runtime_api(
         Err(refusal) => return Ok(refusal.reply()),
     };
     let answer = match route {
-        Route::Response => Answer::Response(body.bytes()),
-        _ => Answer::Error(body.bytes()),
+        Route::Response => Outcome::Response(body.bytes()),
+        _ => Outcome::Error(body.bytes()),
     };
     let _ = sender.send(answer);
     Ok(accepted())
@@ -888,7 +874,7 @@ async fn serve_runtime_api(
 /// fails it with `Runtime.ResponseStreamInterrupted`.
 async fn receive_stream(
     request: Request<Incoming>,
-    answer: oneshot::Sender<Answer>,
+    answer: oneshot::Sender<Outcome>,
 ) -> Response<Full<Bytes>> {
     let content_type = request
         .headers()
@@ -896,7 +882,7 @@ async fn receive_stream(
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
     let (pieces, received) = mpsc::channel(STREAM_BUFFER);
-    let _ = answer.send(Answer::Stream {
+    let _ = answer.send(Outcome::Stream {
         content_type,
         pieces: received,
     });

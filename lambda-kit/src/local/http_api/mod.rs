@@ -20,11 +20,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
 use super::serve::{ReplyBody, Shared, invoke_function, whole};
+use crate::api_server::reply;
 
 /// The largest request body the local API passes on: Lambda's limit on a synchronous
 /// invocation's event.
@@ -149,7 +150,7 @@ pub(crate) async fn serve_request(
     };
     let origin = event::Origin {
         peer,
-        region: shared_region(&shared),
+        region: shared.region().to_owned(),
         time,
         request_id: uuid::Uuid::new_v4().to_string(),
     };
@@ -169,29 +170,18 @@ pub(crate) async fn serve_request(
     }
 }
 
-fn shared_region(shared: &Shared) -> String {
-    shared.region().to_owned()
-}
-
 /// `404`, as API Gateway answers a path no route takes.
 fn not_found() -> Response<ReplyBody> {
-    json_reply(StatusCode::NOT_FOUND, br#"{"message":"Not Found"}"#)
+    whole(reply(
+        StatusCode::NOT_FOUND,
+        Bytes::from_static(br#"{"message":"Not Found"}"#),
+    ))
 }
 
 /// `413`, as API Gateway answers a request over its payload limit.
 fn too_large() -> Response<ReplyBody> {
-    json_reply(
+    whole(reply(
         StatusCode::PAYLOAD_TOO_LARGE,
-        br#"{"message":"Request Too Long"}"#,
-    )
-}
-
-fn json_reply(status: StatusCode, body: &'static [u8]) -> Response<ReplyBody> {
-    let mut response = whole(Response::new(Full::new(Bytes::from_static(body))));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+        Bytes::from_static(br#"{"message":"Request Too Long"}"#),
+    ))
 }
