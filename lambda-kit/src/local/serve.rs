@@ -329,7 +329,7 @@ fn invoke_api_reply(outcome: Outcome) -> Response<ReplyBody> {
             content_type,
             pieces,
         } => {
-            let mut response = Response::new(stream_body(pieces, |failed| {
+            let mut response = Response::new(stream_body(Bytes::new(), pieces, |failed| {
                 let error_type = error_type_of(&failed);
                 Some(crate::streaming::error_trailers_of(
                     error_type.as_deref(),
@@ -344,19 +344,25 @@ fn invoke_api_reply(outcome: Outcome) -> Response<ReplyBody> {
     }
 }
 
-/// The body of a reply that a front streams: the chunks of `pieces`, then, if the stream
-/// fails, the trailers `failed` makes of its error (`None`: the reply is cut off).
+/// The body of a reply that a front streams: `first` (when not empty), then the chunks
+/// of `pieces`, then, if the stream fails, the trailers `failed` makes of its error
+/// (`None`: the reply is cut off).
 pub(super) fn stream_body(
+    first: Bytes,
     pieces: mpsc::Receiver<StreamPiece>,
     failed: impl Fn(Bytes) -> Option<HeaderMap> + Send + Sync + 'static,
 ) -> ReplyBody {
     let failed = Arc::new(failed);
-    let frames = futures_util::stream::unfold(Some(pieces), move |pieces| {
+    let first = (!first.is_empty()).then_some(first);
+    let frames = futures_util::stream::unfold(Some((first, pieces)), move |state| {
         let failed = Arc::clone(&failed);
         async move {
-            let mut pieces = pieces?;
+            let (first, mut pieces) = state?;
+            if let Some(chunk) = first {
+                return Some((Ok(Frame::data(chunk)), Some((None, pieces))));
+            }
             match pieces.recv().await? {
-                StreamPiece::Data(chunk) => Some((Ok(Frame::data(chunk)), Some(pieces))),
+                StreamPiece::Data(chunk) => Some((Ok(Frame::data(chunk)), Some((None, pieces)))),
                 StreamPiece::Failed(error) => {
                     let frame = failed(error).map(Frame::trailers).ok_or(StreamCut);
                     Some((frame, None))

@@ -63,7 +63,8 @@ pub(crate) async fn respond(
             }
             if content_type != HTTP_INTEGRATION_CONTENT_TYPE {
                 // A raw stream: its bytes are the body, with its content type.
-                let mut response = Response::new(stream_body(pieces, end_of_failed_stream));
+                let mut response =
+                    Response::new(stream_body(Bytes::new(), pieces, end_of_failed_stream));
                 response
                     .headers_mut()
                     .insert(http::header::CONTENT_TYPE, content_type);
@@ -249,18 +250,7 @@ async fn streamed(mut pieces: mpsc::Receiver<StreamPiece>) -> Result<Response<Re
     let shape: Shape = serde_json::from_slice(&head[..separator])
         .map_err(|error| format!("the prelude is not the expected JSON: {error}"))?;
     // What came after the separator in the same chunk goes first.
-    let (to_body, from_prelude) = mpsc::channel(1);
-    tokio::spawn(async move {
-        if !rest.is_empty() && to_body.send(StreamPiece::Data(rest)).await.is_err() {
-            return;
-        }
-        while let Some(piece) = pieces.recv().await {
-            if to_body.send(piece).await.is_err() {
-                return;
-            }
-        }
-    });
-    let mut response = Response::new(stream_body(from_prelude, end_of_failed_stream));
+    let mut response = Response::new(stream_body(rest, pieces, end_of_failed_stream));
     shape.apply(&mut response, true)?;
     Ok(response)
 }
