@@ -31,9 +31,17 @@ pub(crate) async fn count(
     invocations: usize,
     scratch: &Path,
 ) -> Result<Counts, Box<dyn std::error::Error>> {
-    let start_up = total(contender, 0, &scratch.join("none.out")).await?;
-    let single = total(contender, invocations, &scratch.join("single.out")).await?;
-    let double = total(contender, 2 * invocations, &scratch.join("double.out")).await?;
+    // One set of files per contender, named after it, so that kept profiles do not overwrite
+    // each other.
+    let stem: String = contender
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let file = |run: &str| scratch.join(format!("{stem}.{run}.out"));
+    let start_up = total(contender, 0, &file("start-up")).await?;
+    let single = total(contender, invocations, &file("single")).await?;
+    let double = total(contender, 2 * invocations, &file("double")).await?;
     Ok(Counts {
         per_invocation: double.saturating_sub(single) as f64 / invocations as f64,
         start_up: start_up as f64,

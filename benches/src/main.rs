@@ -4,7 +4,9 @@
 //! cargo run -p benches --release -- e2e                  # 20,000 invocations x 3 rounds
 //! cargo run -p benches --release -- e2e --invocations 5000 --rounds 5
 //! cargo run -p benches --release -- soak                 # 1,000,000 invocations, RSS sampled
+//! cargo run -p benches --release -- soak --traced        # the same with a trace header each
 //! cargo run -p benches --release -- instructions         # callgrind: per invocation, start-up
+//! cargo run -p benches --release -- instructions --keep /tmp/cg   # and keep the profiles
 //! cargo run -p benches --release -- concurrency          # Managed Instances: 8 and 64 workers
 //! cargo bench -p benches --bench log_format              # micro-benchmark
 //! ```
@@ -24,7 +26,7 @@ use std::process::Command;
 use measure::{Contender, Measurement};
 
 const USAGE: &str = "usage: benches e2e [--invocations N] [--rounds R] \
-     | benches soak [--invocations N] | benches instructions [--invocations N] \
+     | benches soak [--invocations N] [--traced] | benches instructions [--invocations N] [--keep DIR] \
      | benches concurrency [--invocations N] [--rounds R]";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,8 +48,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => 20_000,
     };
     let mut rounds = 3;
+    let mut keep = None;
+    let mut traced = false;
     let mut options = options.iter();
     while let Some(option) = options.next() {
+        if option == "--traced" && command == "soak" {
+            traced = true;
+            continue;
+        }
+        if option == "--keep" && command == "instructions" {
+            keep = options.next().map(PathBuf::from);
+            continue;
+        }
         let value = options.next().and_then(|value| value.parse().ok());
         match (option.as_str(), value) {
             ("--invocations", Some(n)) => invocations = n,
@@ -60,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let examples = build_examples()?;
     if command == "soak" {
-        return run_soak(&examples, invocations);
+        return run_soak(&examples, invocations, traced);
     }
     let contenders = match command {
         "concurrency" => concurrency_contenders(&examples),
@@ -76,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .into_iter()
             .filter(|contender| !contender.is_interpreted())
             .collect();
-        return run_instructions(&runtime, &compiled, invocations);
+        return run_instructions(&runtime, &compiled, invocations, keep);
     }
     let mut results: Vec<Vec<Measurement>> = vec![Vec::new(); contenders.len()];
     for round in 1..=rounds {
@@ -195,12 +207,17 @@ fn python_with_awslambdaric() -> Option<std::path::PathBuf> {
 }
 
 /// Counts instructions per invocation, and for start-up, of each contender under callgrind.
+/// With `keep`, callgrind's profiles stay in that folder, one set per contender, for
+/// `callgrind_annotate` (build with `CARGO_PROFILE_RELEASE_STRIP=false` to see names).
 fn run_instructions(
     runtime: &tokio::runtime::Runtime,
     contenders: &[Contender],
     invocations: usize,
+    keep: Option<PathBuf>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let scratch = std::env::temp_dir().join(format!("lambda-kit-callgrind-{}", std::process::id()));
+    let scratch = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("lambda-kit-callgrind-{}", std::process::id()))
+    });
     std::fs::create_dir_all(&scratch)?;
     let mut counts = Vec::new();
     for contender in contenders {
@@ -211,7 +228,9 @@ fn run_instructions(
         );
         counts.push(count);
     }
-    let _ = std::fs::remove_dir_all(&scratch);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
     report::print_instructions(contenders, &counts, invocations);
     Ok(())
 }
@@ -220,14 +239,27 @@ fn run_instructions(
 fn run_soak(
     examples: &std::path::Path,
     invocations: usize,
+    traced: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let contender = Contender::new("lambda-kit", examples.join("kit_hello"));
+    let contender = if traced {
+        // Every invocation with its own trace header, JSON logs and X-Ray on.
+        Contender::new(
+            "lambda-kit, JSON logs + X-Ray sampled",
+            examples.join("kit_hello_logging"),
+        )
+        .with_observability()
+    } else {
+        Contender::new("lambda-kit", examples.join("kit_hello"))
+    };
     let every = (invocations / 10).max(1);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let samples = runtime.block_on(measure::soak(&contender, invocations, every))?;
-    println!("soak: {invocations} invocations of lambda-kit hello, resident memory (VmRSS)");
+    println!(
+        "soak: {invocations} invocations of {}, resident memory (VmRSS)",
+        contender.name
+    );
     println!();
     println!("| answered | RSS KiB |");
     println!("|---|---|");

@@ -258,14 +258,14 @@ pub(crate) async fn soak(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .milestones = Some((every, sender));
-    let mut child = Command::new(&contender.binary)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
+    let daemon = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    let mut child = contender
+        .lambda_command(
+            &contender.binary,
+            &api.address,
+            &daemon.local_addr()?.to_string(),
+            "127.0.0.1:9",
+        )
         .spawn()?;
     let pid = child.id().ok_or("the function exited at once")?;
     let mut samples = Vec::new();

@@ -15,8 +15,10 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 const EVENT: &[u8] = br#"{"name":"Ada"}"#;
-const SAMPLED_TRACE: &str =
-    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+/// A sampled trace header of its own for invocation `index`, as Lambda gives each one.
+fn sampled_trace(index: usize) -> String {
+    format!("Root=1-5759e988-{index:024x};Parent=53995c3f42cd8ad8;Sampled=1")
+}
 
 /// What one run recorded.
 #[derive(Default)]
@@ -118,7 +120,7 @@ async fn handle(
             )
             .header("content-type", "application/json");
         if sampled {
-            response = response.header("lambda-runtime-trace-id", SAMPLED_TRACE);
+            response = response.header("lambda-runtime-trace-id", sampled_trace(index));
         }
         return Ok(response
             .body(Full::new(Bytes::from_static(EVENT)))

@@ -83,6 +83,7 @@ mod telemetry;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+mod utc;
 pub mod xray;
 
 pub use config::{Config, ConfigError, LogFormat};

@@ -17,14 +17,15 @@ pub(crate) fn fraction() -> f64 {
 
 /// `digits` random lowercase hex digits (at most 24, all from random bits).
 pub(crate) fn hex(digits: usize) -> String {
-    let simple = uuid::Uuid::new_v4().simple().to_string();
-    // The version digit (index 12) and variant digit (index 16) are not random: skip them.
-    let random: String = simple
-        .char_indices()
-        .filter(|(index, _)| *index != 12 && *index != 16)
-        .map(|(_, digit)| digit)
-        .collect();
-    random[..digits.min(random.len())].to_owned()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // The version nibble (bits 76..80) and the variant bits (62..64) of a v4 UUID are
+    // fixed; the low 62 and the high 48 bits are random: 110 bits, 27 whole nibbles. The
+    // nibbles are read from the low end and, past the 15th, from the high end.
+    let bits = bits();
+    let random = (bits & ((1 << 60) - 1)) | ((bits >> 80) << 60);
+    (0..digits.min(24))
+        .map(|index| char::from(DIGITS[((random >> (4 * index)) & 0xf) as usize]))
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,20 +6,23 @@
 
 use std::collections::VecDeque;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
+use smallvec::SmallVec;
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Filter};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
 
 use super::{DebugBuffer, LogSchema};
 use crate::config::LogFormat;
-use crate::telemetry::fields::{FieldValue, Fields, Typed, push_json_str, push_json_value};
+use crate::telemetry::fields::{
+    FieldValue, Fields, RecordTyped, Typed, get_entry, push_json_str, push_json_value, set_entry,
+};
 use crate::telemetry::{TraceIds, field, is_invocation_span, trace_ids_wanted};
 
 /// Keys the runtime puts on the invocation span; text lines show the request id in its own
@@ -70,7 +73,28 @@ struct SpanLog {
 /// Per-invocation state.
 struct InvocationLog {
     debug_sampled: bool,
-    buffer: Option<LineBuffer>,
+    /// Behind a lock of its own, so that a line is held back while the spans' extensions
+    /// are only borrowed, not locked for writing.
+    buffer: Option<Mutex<LineBuffer>>,
+}
+
+/// The fields one line writes, borrowed from the spans around it and from the event: each
+/// name once, with the innermost value, where the name first appeared.
+type LineFields<'a> = Vec<(&'static str, &'a FieldValue)>;
+
+/// Records the fields a span gives the lines logged inside it: not those whose names
+/// start with `_`, which are for other observers (the X-Ray trace header, event facts) and
+/// which no line writes.
+struct SpanFields<'a>(&'a mut Fields);
+
+impl RecordTyped for SpanFields<'_> {
+    fn record_typed(&mut self, field: &tracing::field::Field, value: FieldValue) {
+        self.0.record_typed(field, value);
+    }
+
+    fn wants(&self, field: &tracing::field::Field) -> bool {
+        !field.name().starts_with('_')
+    }
 }
 
 /// Lines held back for one invocation, oldest first, bounded in bytes.
@@ -131,16 +155,18 @@ where
             // Room for every field the span declares, so recording never regrows the list.
             entries: Vec::with_capacity(attributes.metadata().fields().len()),
         };
-        attributes.record(&mut Typed(&mut fields));
+        attributes.record(&mut Typed(&mut SpanFields(&mut fields)));
         let settings = &self.settings;
         let invocation = is_invocation_span(attributes.metadata()).then(|| InvocationLog {
             debug_sampled: settings.sample_rate > 0.0
                 && crate::random::fraction() < settings.sample_rate,
-            buffer: settings.buffer.map(|buffer| LineBuffer {
-                lines: VecDeque::new(),
-                bytes: 0,
-                max_bytes: buffer.max_bytes,
-                evicted: 0,
+            buffer: settings.buffer.map(|buffer| {
+                Mutex::new(LineBuffer {
+                    lines: VecDeque::new(),
+                    bytes: 0,
+                    max_bytes: buffer.max_bytes,
+                    evicted: 0,
+                })
             }),
         });
         span.extensions_mut().insert(SpanLog { fields, invocation });
@@ -149,7 +175,7 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
             if let Some(log) = span.extensions_mut().get_mut::<SpanLog>() {
-                values.record(&mut Typed(&mut log.fields));
+                values.record(&mut Typed(&mut SpanFields(&mut log.fields)));
             }
         }
     }
@@ -157,64 +183,73 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let metadata = event.metadata();
         let level = *metadata.level();
-        let mut fields = Fields::default();
-        let mut invocation = None;
-        let mut trace_ids = None;
-        let with_trace_ids = trace_ids_wanted();
-        if let Some(scope) = ctx.event_scope(event) {
-            for span in scope.from_root() {
-                let extensions = span.extensions();
-                if let Some(log) = extensions.get::<SpanLog>() {
-                    fields.extend_from(&log.fields);
-                    if log.invocation.is_some() {
-                        invocation = Some(span.id());
-                    }
-                }
-                if with_trace_ids {
-                    // The innermost traced span's ids win.
-                    if let Some(ids) = extensions.get::<TraceIds>() {
-                        trace_ids = Some(*ids);
-                    }
-                }
-            }
-        }
-        if let Some(ids) = trace_ids {
-            fields.set(
-                field::TRACE_ID,
-                FieldValue::Str(TraceIds::hex(&ids.trace_id)),
-            );
-            fields.set(field::SPAN_ID, FieldValue::Str(TraceIds::hex(&ids.span_id)));
-        }
-        let invocation_span = invocation.as_ref().and_then(|id| ctx.span(id));
-        let mut invocation_extensions = invocation_span.as_ref().map(|span| span.extensions_mut());
-        let mut state = invocation_extensions
-            .as_mut()
-            .and_then(|extensions| extensions.get_mut::<SpanLog>())
-            .and_then(|log| log.invocation.as_mut());
+        // The spans around the event, outermost first. Their extensions stay borrowed
+        // while the line is rendered, so that their fields are read in place, not copied.
+        // Collected innermost first (as `scope()` gives them, without a buffer of its own),
+        // then read from the root; a line is rarely inside more than a few spans.
+        let spans: SmallVec<[SpanRef<'_, S>; 4]> = ctx
+            .event_scope(event)
+            .map(|scope| scope.collect())
+            .unwrap_or_default();
+        let extensions: SmallVec<[Extensions<'_>; 4]> =
+            spans.iter().rev().map(SpanRef::extensions).collect();
+        let span_logs = || extensions.iter().filter_map(|ext| ext.get::<SpanLog>());
+        // The innermost invocation's state.
+        let invocation = span_logs()
+            .filter_map(|log| log.invocation.as_ref())
+            .next_back();
 
-        let fate = self.fate(metadata, state.as_deref());
+        let fate = self.fate(metadata, invocation);
         if matches!(fate, Fate::Drop) {
             return;
         }
+        let mut fields: LineFields<'_> = Vec::with_capacity(16);
+        for log in span_logs() {
+            for (name, value) in &log.fields.entries {
+                set_entry(&mut fields, name, value);
+            }
+        }
+        let trace_ids = if trace_ids_wanted() {
+            // The innermost traced span's ids win.
+            let ids = extensions
+                .iter()
+                .filter_map(|ext| ext.get::<TraceIds>())
+                .next_back();
+            ids.map(|ids| {
+                [
+                    FieldValue::Str(TraceIds::hex(&ids.trace_id)),
+                    FieldValue::Str(TraceIds::hex(&ids.span_id)),
+                ]
+            })
+        } else {
+            None
+        };
+        if let Some([trace_id, span_id]) = &trace_ids {
+            set_entry(&mut fields, field::TRACE_ID, trace_id);
+            set_entry(&mut fields, field::SPAN_ID, span_id);
+        }
         let mut event_fields = Fields::default();
         event.record(&mut Typed(&mut event_fields));
-        fields.extend_from(&event_fields);
+        for (name, value) in &event_fields.entries {
+            set_entry(&mut fields, name, value);
+        }
         let line = self.render(
             level,
             Origin::of(metadata),
             event_fields.message.as_deref(),
-            &fields,
+            &mut fields,
         );
+        let buffer = invocation.and_then(|state| state.buffer.as_ref());
         match fate {
             Fate::Hold => {
-                if let Some(buffer) = state.as_mut().and_then(|state| state.buffer.as_mut()) {
-                    buffer.push(line);
+                if let Some(buffer) = buffer {
+                    lock(buffer).push(line);
                 }
             }
             Fate::Write => {
                 if level == Level::ERROR {
-                    if let Some(buffer) = state.as_mut().and_then(|state| state.buffer.as_mut()) {
-                        self.flush_buffer(metadata, buffer, &fields);
+                    if let Some(buffer) = buffer {
+                        self.flush_buffer(metadata, &mut lock(buffer), &mut fields);
                     }
                 }
                 self.write(metadata, &line);
@@ -251,7 +286,12 @@ where
         let _ = self.writer.make_writer_for(metadata).write_all(line);
     }
 
-    fn flush_buffer(&self, metadata: &Metadata<'_>, buffer: &mut LineBuffer, fields: &Fields) {
+    fn flush_buffer<'a>(
+        &'a self,
+        metadata: &Metadata<'_>,
+        buffer: &mut LineBuffer,
+        fields: &mut LineFields<'a>,
+    ) {
         if buffer.evicted > 0 {
             let note = format!(
                 "{} buffered debug lines were dropped because the buffer was full; \
@@ -272,27 +312,35 @@ where
         buffer.evicted = 0;
     }
 
-    fn render(
-        &self,
+    fn render<'a>(
+        &'a self,
         level: Level,
         origin: Origin<'_>,
         message: Option<&str>,
-        fields: &Fields,
+        fields: &mut LineFields<'a>,
     ) -> Vec<u8> {
-        let mut all = fields.clone();
+        // The static fields go last, and only where the spans and the event did not set them.
+        let own = fields.len();
         for (name, value) in &self.settings.static_fields.entries {
-            if all.get(name).is_none() {
-                all.set(name, value.clone());
+            if get_entry(&fields[..own], name).is_none() {
+                fields.push((name, value));
             }
         }
-        match (self.settings.format, self.settings.schema) {
-            (LogFormat::Json, LogSchema::Lambda) => render_json(level, origin, message, &all),
+        let line = match (self.settings.format, self.settings.schema) {
+            (LogFormat::Json, LogSchema::Lambda) => render_json(level, origin, message, fields),
             (LogFormat::Json, LogSchema::Powertools) => {
-                render_powertools_json(level, origin, message, &all)
+                render_powertools_json(level, origin, message, fields)
             }
-            (LogFormat::Text, _) => render_text(level, message, &all),
-        }
+            (LogFormat::Text, _) => render_text(level, message, fields),
+        };
+        fields.truncate(own);
+        line
     }
+}
+
+/// Locks a line buffer: one left by a panic holds whole lines only, so it is used as it is.
+fn lock(buffer: &Mutex<LineBuffer>) -> std::sync::MutexGuard<'_, LineBuffer> {
+    buffer.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl LineBuffer {
@@ -355,10 +403,10 @@ fn is_reserved(name: &str) -> bool {
 /// gives its name (`None` leaves it out).
 fn push_fields(
     line: &mut Vec<u8>,
-    fields: &Fields,
+    fields: &LineFields<'_>,
     key_of: impl Fn(&'static str) -> Option<&'static str>,
 ) {
-    for (name, value) in &fields.entries {
+    for &(name, value) in fields {
         let Some(key) = key_of(name).filter(|_| !is_reserved(name)) else {
             continue;
         };
@@ -371,9 +419,10 @@ fn push_fields(
 
 /// `{"timestamp","level","message"`: the start of every JSON line.
 fn json_head(level: Level, message: Option<&str>) -> Vec<u8> {
-    let mut line = Vec::with_capacity(256);
+    // Room for a typical line, so that writing it never regrows the buffer.
+    let mut line = Vec::with_capacity(512);
     line.extend_from_slice(b"{\"timestamp\":\"");
-    line.extend_from_slice(timestamp().to_string().as_bytes());
+    crate::utc::push_rfc3339_millis(&mut line, SystemTime::now());
     line.extend_from_slice(b"\",\"level\":\"");
     line.extend_from_slice(level_name(level).as_bytes());
     line.extend_from_slice(b"\",\"message\":");
@@ -386,7 +435,7 @@ fn render_json(
     level: Level,
     origin: Origin<'_>,
     message: Option<&str>,
-    fields: &Fields,
+    fields: &LineFields<'_>,
 ) -> Vec<u8> {
     let mut line = json_head(level, message);
     push_fields(&mut line, fields, Some);
@@ -413,15 +462,15 @@ fn render_powertools_json(
     level: Level,
     origin: Origin<'_>,
     message: Option<&str>,
-    fields: &Fields,
+    fields: &LineFields<'_>,
 ) -> Vec<u8> {
     let mut line = json_head(level, message);
     line.extend_from_slice(b",\"location\":");
     let location = format!("{}:{}", origin.module(), origin.line.unwrap_or_default());
     push_json_str(&mut line, &location);
     push_fields(&mut line, fields, powertools_key);
-    if let Some(FieldValue::Str(error_type)) = fields.get(field::ERROR_TYPE) {
-        let message = match fields.get(field::ERROR_MESSAGE) {
+    if let Some(FieldValue::Str(error_type)) = get_entry(fields, field::ERROR_TYPE) {
+        let message = match get_entry(fields, field::ERROR_MESSAGE) {
             Some(FieldValue::Str(text)) => text.as_str(),
             _ => "",
         };
@@ -443,8 +492,8 @@ fn render_powertools_json(
 
 /// `timestamp<TAB>requestId<TAB>LEVEL<TAB>message key=value ...`, as managed runtimes
 /// lay out text lines; `-` stands in for the request id outside an invocation.
-fn render_text(level: Level, message: Option<&str>, fields: &Fields) -> Vec<u8> {
-    let request_id = match fields.get(field::REQUEST_ID) {
+fn render_text(level: Level, message: Option<&str>, fields: &LineFields<'_>) -> Vec<u8> {
+    let request_id = match get_entry(fields, field::REQUEST_ID) {
         Some(FieldValue::Str(id)) => id.as_str(),
         _ => "-",
     };
@@ -454,7 +503,7 @@ fn render_text(level: Level, message: Option<&str>, fields: &Fields) -> Vec<u8> 
         level_name(level),
         message.unwrap_or_default()
     );
-    for (name, value) in &fields.entries {
+    for (name, value) in fields {
         if !CONTEXT_KEYS.contains(name) && !name.starts_with('_') {
             line.push_str(&format!(" {name}={value}"));
         }

@@ -27,6 +27,7 @@ use super::endpoint::{AnswerPath, Endpoint};
 use super::invocation::{UnreadableInvocation, context_from_headers, unreadable_invocation};
 use super::shutdown::{self, ShutdownHooks};
 use super::snapstart::{SnapStartError, SnapStartHooks};
+use super::trace_env::{TraceEnv, trace_env_is_safe_to_set};
 use super::wire::Answer;
 use crate::config::Config;
 use crate::context::Context;
@@ -327,7 +328,12 @@ where
                 .fetch_max(deadline_ms, Ordering::Relaxed);
         }
         if shared.sets_trace_env {
-            trace_env.follow(context.xray_trace_id());
+            // SAFETY: `sets_trace_env` is `trace_env_is_safe_to_set`'s answer: one
+            // invocation at a time on the current-thread executor, between invocations, so
+            // no task of this process runs while the variable is written. (Threads the
+            // handler starts itself are its own, as with every runtime that sets the
+            // variable, as Lambda asks.)
+            unsafe { trace_env.follow(context.xray_trace_id()) };
         }
         let cold_start = !shared.warm.swap(true, Ordering::Relaxed) && shared.first_is_cold;
         let facts = EventFacts::if_wanted(&payload);
@@ -526,59 +532,4 @@ fn log_refusal(what: &str, status: StatusCode, body: &[u8]) {
         body = %String::from_utf8_lossy(body),
         "the Runtime API refused the {what} post; going on with the next invocation"
     );
-}
-
-/// Whether `_X_AMZN_TRACE_ID` can be written between invocations: only on the
-/// current-thread executor, where no task of this process runs while the loop does. On
-/// the multi-thread one a task an earlier invocation spawned may be reading the
-/// environment on another worker thread, and writing it then is undefined behaviour.
-fn trace_env_is_safe_to_set() -> bool {
-    let current_thread = tokio::runtime::Handle::try_current().is_ok_and(|handle| {
-        handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
-    });
-    if !current_thread {
-        tracing::info!(
-            "_X_AMZN_TRACE_ID is not set on the multi-thread executor; the trace header is \
-             on each invocation's Context (Context::xray_trace_id)"
-        );
-    }
-    current_thread
-}
-
-/// `_X_AMZN_TRACE_ID`, which Lambda asks custom runtimes to set for SDKs that read it.
-struct TraceEnv {
-    /// Whether the variable is set, so that an invocation without a trace does not pay for
-    /// removing a variable that is not there.
-    set: bool,
-}
-
-impl TraceEnv {
-    const NAME: &str = "_X_AMZN_TRACE_ID";
-
-    fn from_env() -> Self {
-        TraceEnv {
-            set: std::env::var_os(Self::NAME).is_some(),
-        }
-    }
-
-    /// Sets the variable to this invocation's trace header, or removes it.
-    fn follow(&mut self, trace_id: Option<&str>) {
-        // SAFETY: only called when `trace_env_is_safe_to_set` said so: one invocation at a
-        // time on the current-thread executor, between invocations, so no task of this
-        // process runs while the variable is written. (Threads the handler starts itself
-        // are its own, as with every runtime that sets the variable, as Lambda asks.)
-        unsafe {
-            match trace_id {
-                Some(value) if !value.contains('\0') => {
-                    std::env::set_var(Self::NAME, value);
-                    self.set = true;
-                }
-                _ if self.set => {
-                    std::env::remove_var(Self::NAME);
-                    self.set = false;
-                }
-                _ => {}
-            }
-        }
-    }
 }

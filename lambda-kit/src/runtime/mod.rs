@@ -16,6 +16,7 @@ pub(crate) mod lambda;
 pub(crate) mod shutdown;
 mod snapstart;
 mod subscriber;
+mod trace_env;
 pub(crate) mod wire;
 
 use std::future::Future;

@@ -32,25 +32,7 @@ pub(crate) struct Fields {
 impl Fields {
     /// Sets `name`, replacing an earlier value of the same name.
     pub(crate) fn set(&mut self, name: &'static str, value: FieldValue) {
-        match self.entries.iter_mut().find(|(key, _)| *key == name) {
-            Some(entry) => entry.1 = value,
-            None => self.entries.push((name, value)),
-        }
-    }
-
-    /// Adds every field of `other` (its values win).
-    pub(crate) fn extend_from(&mut self, other: &Fields) {
-        for (name, value) in &other.entries {
-            self.set(name, value.clone());
-        }
-    }
-
-    /// The value of `name`, if recorded.
-    pub(crate) fn get(&self, name: &str) -> Option<&FieldValue> {
-        self.entries
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value)
+        set_entry(&mut self.entries, name, value);
     }
 
     fn record(&mut self, field: &Field, value: FieldValue) {
@@ -62,6 +44,23 @@ impl Fields {
         }
         self.set(field.name(), value);
     }
+}
+
+/// Sets `name` in a list of named values: an earlier value of the same name is replaced in
+/// place, so each name appears once, where it first appeared.
+pub(crate) fn set_entry<V>(entries: &mut Vec<(&'static str, V)>, name: &'static str, value: V) {
+    match entries.iter_mut().find(|(key, _)| *key == name) {
+        Some(entry) => entry.1 = value,
+        None => entries.push((name, value)),
+    }
+}
+
+/// The value of `name` in a list of named values.
+pub(crate) fn get_entry<'a, V>(entries: &'a [(&'static str, V)], name: &str) -> Option<&'a V> {
+    entries
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
 }
 
 /// A collector of typed field values; [`Typed`] adapts it to `tracing`'s `Visit`.
@@ -156,21 +155,46 @@ impl From<FieldValue> for serde_json::Value {
     }
 }
 
-/// Appends `text` as a JSON string.
+/// Appends `text` as a JSON string, escaped exactly as serde_json escapes it.
+///
+/// Every log line and X-Ray document goes through here, and most of what they carry (ids,
+/// ARNs, names, messages) needs no escaping: such text is checked in one pass and copied
+/// whole. Text that needs escaping is left to serde_json, so every escape is
+/// serde_json's own; a property test below holds the two paths to the same bytes.
 pub(crate) fn push_json_str(out: &mut Vec<u8>, text: &str) {
-    // Writing a `str` into a `Vec` cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
+    if needs_escape(text.as_bytes()) {
+        // Writing a `str` into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    } else {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// Whether `bytes` hold a byte JSON escapes: a control byte (below 0x20), `"` or `\\`.
+fn needs_escape(bytes: &[u8]) -> bool {
+    // No early exit: a plain reduction lets the compiler check 16 bytes per instruction,
+    // which for the short texts of a log line beats stopping at the first hit.
+    bytes.iter().fold(false, |found, &byte| {
+        found | (byte < 0x20) | (byte == b'"') | (byte == b'\\')
+    })
+}
+
+/// Appends `number` as JSON (serde_json writes integers without allocating).
+fn push_json_number(out: &mut Vec<u8>, number: impl serde::Serialize) {
+    // Writing a number into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &number);
 }
 
 /// Appends `value` as JSON.
 pub(crate) fn push_json_value(out: &mut Vec<u8>, value: &FieldValue) {
     match value {
         FieldValue::Str(text) => push_json_str(out, text),
-        FieldValue::I64(n) => out.extend_from_slice(n.to_string().as_bytes()),
-        FieldValue::U64(n) => out.extend_from_slice(n.to_string().as_bytes()),
-        FieldValue::F64(n) if n.is_finite() => {
-            let _ = serde_json::to_writer(&mut *out, n);
-        }
+        FieldValue::I64(n) => push_json_number(out, n),
+        FieldValue::U64(n) => push_json_number(out, n),
+        FieldValue::F64(n) if n.is_finite() => push_json_number(out, n),
         FieldValue::F64(_) => out.extend_from_slice(b"null"),
         FieldValue::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
     }
@@ -202,6 +226,43 @@ mod tests {
             fields.entries,
             vec![("a", FieldValue::U64(3)), ("b", FieldValue::U64(2))]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strings_are_written_as_serde_json_writes_them(text in "(?s).{0,40}", ascii in "[ -~]{0,40}") {
+            for text in [text, ascii] {
+                let mut ours = b"x".to_vec();
+                push_json_str(&mut ours, &text);
+                let mut theirs = b"x".to_vec();
+                serde_json::to_writer(&mut theirs, &text).expect("a string serializes");
+                proptest::prop_assert_eq!(ours, theirs);
+            }
+        }
+    }
+
+    #[test]
+    fn every_escaped_byte_is_found_at_every_position() {
+        for byte in (0u8..0x20).chain([b'"', b'\\']) {
+            for at in 0..20 {
+                let mut text = vec![b'a'; 20];
+                text[at] = byte;
+                let text = String::from_utf8(text).expect("ascii");
+                assert!(needs_escape(text.as_bytes()), "{byte:#x} at {at}");
+                let mut ours = Vec::new();
+                push_json_str(&mut ours, &text);
+                assert_eq!(ours, serde_json::to_vec(&text).expect("serializes"));
+            }
+        }
+        for clean in [
+            "",
+            "a",
+            "requestId",
+            "arn:aws:lambda:us-east-1:1:function:f",
+            "é ü 日本 \u{7f}",
+        ] {
+            assert!(!needs_escape(clean.as_bytes()), "{clean}");
+        }
     }
 
     #[test]

@@ -193,9 +193,16 @@ pub(crate) fn log_failure(error: &Error) {
 
 /// The `Root=` value of a trace header, or the whole header when it has none.
 fn trace_root(header: &str) -> &str {
+    // Lambda's headers start with it.
+    if let Some(rest) = header.strip_prefix("Root=") {
+        return rest
+            .split_once(';')
+            .map_or(rest, |(root, _)| root)
+            .trim_ascii();
+    }
     header
         .split(';')
-        .find_map(|part| part.trim().strip_prefix("Root="))
+        .find_map(|part| part.trim_ascii().strip_prefix("Root="))
         .unwrap_or(header)
 }
 
@@ -236,6 +243,8 @@ mod tests {
     #[test]
     fn the_trace_root_is_read_from_the_header() {
         assert_eq!(trace_root("Root=1-abc;Parent=def;Sampled=1"), "1-abc");
+        assert_eq!(trace_root("Root=1-abc"), "1-abc");
+        assert_eq!(trace_root("Parent=def; Root=1-abc ;Sampled=1"), "1-abc");
         assert_eq!(trace_root("Parent=def"), "Parent=def");
     }
 }

@@ -4,10 +4,14 @@
 //! document. The daemon reads 64 KiB at most, so a document that does not fit loses its
 //! metadata, then its error details; one that still does not fit is not sent.
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use crate::telemetry::fields::push_json_str;
 
 /// What precedes every document.
 const DATAGRAM_HEADER: &[u8] = b"{\"format\": \"json\", \"version\": 1}\n";
@@ -17,25 +21,19 @@ pub const MAX_DATAGRAM_BYTES: usize = 64 * 1024;
 const MAX_NAME_CHARS: usize = 200;
 
 /// One subsegment, sent on its own (`"type": "subsegment"`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub(crate) struct Subsegment {
-    pub(crate) name: String,
+    pub(crate) name: SubsegmentName,
     pub(crate) id: String,
     pub(crate) trace_id: String,
     pub(crate) parent_id: String,
-    #[serde(rename = "type")]
-    pub(crate) kind: &'static str,
     pub(crate) start_time: f64,
     pub(crate) end_time: f64,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub(crate) annotations: Map<String, Value>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
+    /// Indexed annotations, each key once, in the order they were first set.
+    pub(crate) annotations: Vec<(Cow<'static, str>, Value)>,
     pub(crate) metadata: Map<String, Value>,
-    #[serde(skip_serializing_if = "is_false")]
     pub(crate) fault: bool,
-    #[serde(skip_serializing_if = "is_false")]
     pub(crate) error: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) cause: Option<Cause>,
 }
 
@@ -55,22 +53,35 @@ pub(crate) struct Exception {
     pub(crate) message: String,
 }
 
-fn is_false(value: &bool) -> bool {
-    !value
+/// A name X-Ray accepts (see [`SubsegmentName::new`]), shared by the subsegments that
+/// carry it: every invocation's subsegment has the same one.
+#[derive(Debug, Clone)]
+pub(crate) struct SubsegmentName(Arc<str>);
+
+impl SubsegmentName {
+    /// `name` with only X-Ray's allowed characters (letters, digits, white space,
+    /// `_ . : / % & # = + \ - @`), at most 200 of them; `subsegment` if none is left.
+    pub(crate) fn new(name: &str) -> Self {
+        SubsegmentName(sanitize_name(name).into())
+    }
+
+    /// The name.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl Subsegment {
     /// A subsegment starting now.
-    pub(crate) fn start(name: &str, trace_id: &str, parent_id: &str) -> Self {
+    pub(crate) fn start(name: SubsegmentName, trace_id: &str, parent_id: &str) -> Self {
         Subsegment {
-            name: sanitize_name(name),
+            name,
             id: crate::random::hex(16),
             trace_id: trace_id.to_owned(),
             parent_id: parent_id.to_owned(),
-            kind: "subsegment",
             start_time: epoch_seconds(),
             end_time: 0.0,
-            annotations: Map::new(),
+            annotations: Vec::new(),
             metadata: Map::new(),
             fault: false,
             error: false,
@@ -104,13 +115,18 @@ impl Subsegment {
         }
     }
 
-    /// Adds an annotation; keys other than `[A-Za-z0-9_]` and non-scalar values are
-    /// dropped, since X-Ray could not index them.
-    pub(crate) fn annotate(&mut self, key: &str, value: Value) {
+    /// Adds an annotation, replacing one of the same key; keys other than `[A-Za-z0-9_]`
+    /// and non-scalar values are dropped, since X-Ray could not index them.
+    pub(crate) fn annotate(&mut self, key: impl Into<Cow<'static, str>>, value: Value) {
+        let key = key.into();
         let key_ok = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         let value_ok = matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_));
-        if key_ok && value_ok {
-            self.annotations.insert(key.to_owned(), value);
+        if !(key_ok && value_ok) {
+            return;
+        }
+        match self.annotations.iter_mut().find(|(known, _)| *known == key) {
+            Some(entry) => entry.1 = value,
+            None => self.annotations.push((key, value)),
         }
     }
 
@@ -150,14 +166,66 @@ impl Subsegment {
     }
 }
 
+/// The datagram of `document`, if it fits.
+///
+/// Written field by field rather than through a `Serialize` derive: one document goes out
+/// per traced invocation, and its fixed fields are plain text and numbers. Annotation and
+/// metadata values, and the rare `cause`, are serde_json's.
 fn encode(document: &Subsegment) -> Option<Vec<u8>> {
-    let mut datagram = DATAGRAM_HEADER.to_vec();
-    serde_json::to_writer(&mut datagram, document).ok()?;
-    (datagram.len() <= MAX_DATAGRAM_BYTES).then_some(datagram)
+    let mut out = Vec::with_capacity(DATAGRAM_HEADER.len() + 320);
+    out.extend_from_slice(DATAGRAM_HEADER);
+    out.extend_from_slice(b"{\"name\":");
+    push_json_str(&mut out, document.name.as_str());
+    // The ids are hex digits and dashes (made here, or checked when the trace header was
+    // parsed): nothing in them needs escaping.
+    for (key, id) in [
+        (&b",\"id\":\""[..], &document.id),
+        (b",\"trace_id\":\"", &document.trace_id),
+        (b",\"parent_id\":\"", &document.parent_id),
+    ] {
+        debug_assert!(
+            id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'),
+            "{id}"
+        );
+        out.extend_from_slice(key);
+        out.extend_from_slice(id.as_bytes());
+        out.push(b'"');
+    }
+    out.extend_from_slice(b",\"type\":\"subsegment\",\"start_time\":");
+    serde_json::to_writer(&mut out, &document.start_time).ok()?;
+    out.extend_from_slice(b",\"end_time\":");
+    serde_json::to_writer(&mut out, &document.end_time).ok()?;
+    if !document.annotations.is_empty() {
+        out.extend_from_slice(b",\"annotations\":");
+        let mut separator = b'{';
+        for (key, value) in &document.annotations {
+            out.push(separator);
+            separator = b',';
+            push_json_str(&mut out, key);
+            out.push(b':');
+            serde_json::to_writer(&mut out, value).ok()?;
+        }
+        out.push(b'}');
+    }
+    if !document.metadata.is_empty() {
+        out.extend_from_slice(b",\"metadata\":");
+        serde_json::to_writer(&mut out, &document.metadata).ok()?;
+    }
+    if document.fault {
+        out.extend_from_slice(b",\"fault\":true");
+    }
+    if document.error {
+        out.extend_from_slice(b",\"error\":true");
+    }
+    if let Some(cause) = &document.cause {
+        out.extend_from_slice(b",\"cause\":");
+        serde_json::to_writer(&mut out, cause).ok()?;
+    }
+    out.push(b'}');
+    (out.len() <= MAX_DATAGRAM_BYTES).then_some(out)
 }
 
-/// Keeps X-Ray's allowed characters (letters, digits, white space, `_ . : / % & # = + \ - @`)
-/// and at most 200 of them.
+/// See [`SubsegmentName::new`].
 fn sanitize_name(name: &str) -> String {
     let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/%&#=+\\-@".contains(c);
     let clean: String = name
@@ -186,7 +254,7 @@ mod tests {
 
     fn subsegment() -> Subsegment {
         Subsegment::start(
-            "## handler",
+            SubsegmentName::new("## handler"),
             "1-5759e988-bd862e3fe1be46a994272793",
             "53995c3f42cd8ad8",
         )
@@ -207,6 +275,48 @@ mod tests {
     }
 
     #[test]
+    fn a_full_document_has_the_daemon_s_shape() {
+        let mut doc = Subsegment::start(
+            SubsegmentName::new("## \"quoted\" name"),
+            "1-5759e988-bd862e3fe1be46a994272793",
+            "53995c3f42cd8ad8",
+        );
+        doc.annotate("ColdStart", Value::Bool(true));
+        doc.annotate(String::from("order"), Value::from(7));
+        doc.annotate("ColdStart", Value::Bool(false));
+        doc.add_metadata("note", Value::from("line\nbreak"));
+        doc.fail("Payment.Declined", "card \"4242\" declined", true);
+        doc.fail("Runtime.Panic", "boom", false);
+        doc.end();
+        let datagram = doc.clone().datagram().expect("fits");
+        let json: Value = serde_json::from_slice(&datagram[DATAGRAM_HEADER.len()..]).expect("JSON");
+        let cause = doc.cause.as_ref().expect("a cause");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "name": "## quoted name",
+                "id": doc.id,
+                "trace_id": "1-5759e988-bd862e3fe1be46a994272793",
+                "parent_id": "53995c3f42cd8ad8",
+                "type": "subsegment",
+                "start_time": doc.start_time,
+                "end_time": doc.end_time,
+                "annotations": {"ColdStart": false, "order": 7},
+                "metadata": {"default": {"note": "line\nbreak"}},
+                "fault": true,
+                "error": true,
+                "cause": {
+                    "working_directory": cause.working_directory,
+                    "exceptions": [
+                        {"id": cause.exceptions[0].id, "type": "Payment.Declined", "message": "card \"4242\" declined"},
+                        {"id": cause.exceptions[1].id, "type": "Runtime.Panic", "message": "boom"},
+                    ],
+                },
+            })
+        );
+    }
+
+    #[test]
     fn oversized_metadata_is_dropped_to_fit() {
         let mut doc = subsegment();
         doc.annotate("order", Value::from(7));
@@ -222,18 +332,18 @@ mod tests {
     #[test]
     fn a_document_that_cannot_fit_is_not_sent() {
         let mut doc = subsegment();
-        doc.name = "n".repeat(70_000); // only possible by bypassing `start`
+        doc.name = SubsegmentName("n".repeat(70_000).into()); // only possible by bypassing `new`
         assert!(doc.datagram().is_none());
     }
 
     #[test]
     fn invalid_annotations_are_dropped_and_names_sanitized() {
-        let mut doc = Subsegment::start("fetch (user)!", "t", "p");
+        let mut doc = Subsegment::start(SubsegmentName::new("fetch (user)!"), "t", "p");
         doc.annotate("ok_key", Value::from("v"));
         doc.annotate("bad-key", Value::from(1));
         doc.annotate("nested", serde_json::json!({"a": 1}));
         assert_eq!(doc.annotations.len(), 1);
-        assert_eq!(doc.name, "fetch user");
+        assert_eq!(doc.name.as_str(), "fetch user");
     }
 
     #[test]

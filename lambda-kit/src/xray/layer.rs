@@ -17,7 +17,7 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use super::document::Subsegment;
+use super::document::{Subsegment, SubsegmentName};
 use super::emitter::Emitter;
 use crate::telemetry::fields::{FieldValue, RecordTyped, Typed};
 use crate::telemetry::trace_header::{Sampled, TraceHeader};
@@ -27,7 +27,8 @@ use crate::telemetry::{field, is_invocation_span};
 pub struct XRayTracingLayer {
     pub(crate) emitter: Option<Arc<Emitter>>,
     pub(crate) service: String,
-    pub(crate) function_name: String,
+    /// `## <function name>`, the invocation subsegment's name, made once.
+    pub(crate) invocation_name: SubsegmentName,
 }
 
 impl std::fmt::Debug for XRayTracingLayer {
@@ -35,7 +36,7 @@ impl std::fmt::Debug for XRayTracingLayer {
         f.debug_struct("XRayTracingLayer")
             .field("sending", &self.emitter.is_some())
             .field("service", &self.service)
-            .field("function_name", &self.function_name)
+            .field("invocation_name", &self.invocation_name)
             .finish()
     }
 }
@@ -43,13 +44,14 @@ impl std::fmt::Debug for XRayTracingLayer {
 /// The parsed header of the invocation, kept even when unsampled so that outgoing calls
 /// still pass the decision on.
 pub(crate) struct InvocationTrace {
-    pub(crate) header: TraceHeader,
+    pub(crate) header: Arc<TraceHeader>,
 }
 
-/// A subsegment being recorded, in its span's extensions.
+/// A subsegment being recorded, in its span's extensions, with the invocation's header
+/// (shared with [`InvocationTrace`] and the subsegments nested in it).
 pub(crate) struct OpenSubsegment {
     pub(crate) document: Subsegment,
-    pub(crate) header: TraceHeader,
+    pub(crate) header: Arc<TraceHeader>,
 }
 
 /// The fields of a span or event that matter to X-Ray.
@@ -89,7 +91,7 @@ impl XRayFields {
 
     fn apply(self, document: &mut Subsegment) {
         for (key, value) in self.annotations {
-            document.annotate(&key, value);
+            document.annotate(key, value);
         }
         for (key, value) in self.metadata {
             document.add_metadata(&key, value);
@@ -133,20 +135,21 @@ where
                 .trace_header
                 .as_deref()
                 .and_then(|h| TraceHeader::parse(h).ok())
+                .map(Arc::new)
             else {
                 return;
             };
             let Some(span) = ctx.span(id) else { return };
             let mut extensions = span.extensions_mut();
             if let (Sampled::Yes, Some(parent)) = (header.sampled(), header.parent()) {
-                let name = format!("## {}", self.function_name);
-                let mut document = Subsegment::start(&name, header.root(), parent);
+                let mut document =
+                    Subsegment::start(self.invocation_name.clone(), header.root(), parent);
                 document.annotate("ColdStart", Value::Bool(fields.cold_start.unwrap_or(false)));
                 document.annotate("Service", Value::from(self.service.as_str()));
                 fields.apply(&mut document);
                 extensions.insert(OpenSubsegment {
                     document,
-                    header: header.clone(),
+                    header: Arc::clone(&header),
                 });
             }
             extensions.insert(InvocationTrace { header });
@@ -158,12 +161,12 @@ where
                 Some((
                     open.document.trace_id.clone(),
                     open.document.id.clone(),
-                    open.header.clone(),
+                    Arc::clone(&open.header),
                 ))
             });
             if let Some((trace_id, parent_id, header)) = parent {
-                let mut document =
-                    Subsegment::start(attributes.metadata().name(), &trace_id, &parent_id);
+                let name = SubsegmentName::new(attributes.metadata().name());
+                let mut document = Subsegment::start(name, &trace_id, &parent_id);
                 fields.apply(&mut document);
                 span.extensions_mut()
                     .insert(OpenSubsegment { document, header });

@@ -90,8 +90,8 @@ impl XRay {
         };
         Ok(XRayTracingLayer {
             emitter,
+            invocation_name: document::SubsegmentName::new(&format!("## {}", self.function_name)),
             service: self.service,
-            function_name: self.function_name,
         })
     }
 }
@@ -120,7 +120,7 @@ pub fn current_trace_header() -> Option<String> {
 /// One annotated subsegment's datagram length (for the benchmarks).
 pub(crate) fn bench_datagram() -> usize {
     let mut document = document::Subsegment::start(
-        "## orders",
+        document::SubsegmentName::new("## orders"),
         "1-5759e988-bd862e3fe1be46a994272793",
         "53995c3f42cd8ad8",
     );

@@ -313,7 +313,7 @@ fn clf_time(time: SystemTime) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs())
         .unwrap_or_default();
-    let (year, month, day) = civil_from_days(seconds / 86_400);
+    let (year, month, day) = crate::utc::civil_from_days(seconds / 86_400);
     let of_day = seconds % 86_400;
     format!(
         "{day:02}/{}/{year}:{:02}:{:02}:{:02} +0000",
@@ -321,30 +321,6 @@ fn clf_time(time: SystemTime) -> String {
         of_day / 3600,
         of_day % 3600 / 60,
         of_day % 60
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01: (year, month 1-12, day 1-31).
-/// The usual era arithmetic (eras of 400 years, years starting in March).
-fn civil_from_days(days: u64) -> (u64, u8, u8) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (
-        year,
-        u8::try_from(month).unwrap_or(1),
-        u8::try_from(day).unwrap_or(1),
     )
 }
 
@@ -356,15 +332,7 @@ mod tests {
     fn times_are_written_as_api_gateway_writes_them() {
         // Checked against humantime's RFC 3339 formatting of the same instants, over
         // leap days, year ends and a century.
-        for seconds in [
-            0u64,
-            951_782_400,
-            951_868_799,
-            1_709_164_800,
-            1_767_225_599,
-            1_796_659_205,
-            4_107_542_400,
-        ] {
+        for seconds in crate::utc::TEST_INSTANTS {
             let time = UNIX_EPOCH + std::time::Duration::from_secs(seconds);
             let rfc3339 = humantime::format_rfc3339_seconds(time).to_string();
             let (date, clock) = rfc3339.trim_end_matches('Z').split_once('T').expect("T");
