@@ -137,6 +137,41 @@ async fn json_lines_carry_lambda_and_powertools_keys() {
     );
 }
 
+async fn log_own_service(_: Value, _: Context) -> Result<Value, Error> {
+    tracing::info!(service = "refunds", "own service");
+    tracing::info!("shared service");
+    Ok(json!("ok"))
+}
+
+#[tokio::test]
+async fn a_line_s_own_field_replaces_a_static_one_of_the_same_name() {
+    for schema in ["", "powertools"] {
+        let vars = [
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "orders"),
+            ("POWERTOOLS_SERVICE_NAME", "payments"),
+            ("LAMBDA_KIT_LOG_SCHEMA", schema),
+        ];
+        let (api, captured, _guard) = serve(&vars, |logging| logging, log_own_service).await;
+        answered(&api, json!({})).await;
+        let text = captured.text();
+        for (message, service) in [("own service", "refunds"), ("shared service", "payments")] {
+            let line = text
+                .lines()
+                .find(|line| line.contains(&format!("\"{message}\"")))
+                .expect("the line");
+            // Written once, with the line's own value if it has one: a parser would keep
+            // only one of two duplicate keys, so the text is checked.
+            assert_eq!(line.matches("\"service\":").count(), 1, "{line}");
+            assert!(
+                line.contains(&format!("\"service\":\"{service}\"")),
+                "{line}"
+            );
+            assert!(line.contains("\"function_name\":\"orders\""), "{line}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_handler_error_is_logged_once_at_error_with_its_request_id() {
     let (api, captured, _guard) = serve(&[("AWS_LAMBDA_LOG_FORMAT", "json")], |l| l, charge).await;

@@ -17,15 +17,28 @@ pub(crate) fn fraction() -> f64 {
 
 /// `digits` random lowercase hex digits (at most 24, all from random bits).
 pub(crate) fn hex(digits: usize) -> String {
+    let all: [u8; 24] = hex_digits();
+    all[..digits.min(24)]
+        .iter()
+        .map(|&digit| char::from(digit))
+        .collect()
+}
+
+/// `N` random lowercase hex digits as ASCII bytes (`N` at most 24, all from random bits).
+pub(crate) fn hex_digits<const N: usize>() -> [u8; N] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    const {
+        assert!(
+            N <= 24,
+            "a v4 UUID has 27 whole random nibbles; 24 are used"
+        )
+    };
     // The version nibble (bits 76..80) and the variant bits (62..64) of a v4 UUID are
     // fixed; the low 62 and the high 48 bits are random: 110 bits, 27 whole nibbles. The
     // nibbles are read from the low end and, past the 15th, from the high end.
     let bits = bits();
     let random = (bits & ((1 << 60) - 1)) | ((bits >> 80) << 60);
-    (0..digits.min(24))
-        .map(|index| char::from(DIGITS[((random >> (4 * index)) & 0xf) as usize]))
-        .collect()
+    std::array::from_fn(|index| DIGITS[((random >> (4 * index)) & 0xf) as usize])
 }
 
 #[cfg(test)]

@@ -54,6 +54,9 @@ pub(crate) struct Settings {
 pub(crate) struct LogLayer<W> {
     settings: Arc<Settings>,
     writer: W,
+    /// The static fields as a JSON line writes them (`,"service":...`), made once: a line
+    /// whose own fields use none of their names copies this instead of writing each.
+    static_json: Vec<u8>,
 }
 
 /// The filter in front of [`LogLayer`]: lets through what the level allows, what sampling or
@@ -80,7 +83,7 @@ struct InvocationLog {
 
 /// The fields one line writes, borrowed from the spans around it and from the event: each
 /// name once, with the innermost value, where the name first appeared.
-type LineFields<'a> = Vec<(&'static str, &'a FieldValue)>;
+type LineFields<'a> = SmallVec<[(&'static str, &'a FieldValue); 16]>;
 
 /// Records the fields a span gives the lines logged inside it: not those whose names
 /// start with `_`, which are for other observers (the X-Ray trace header, event facts) and
@@ -113,11 +116,29 @@ enum Fate {
 
 impl<W> LogLayer<W> {
     pub(crate) fn new(settings: Settings, writer: W) -> (Self, LogFilter) {
+        let mut static_json = Vec::new();
+        {
+            let statics: LineFields<'_> = settings
+                .static_fields
+                .entries
+                .iter()
+                .map(|(name, value)| (*name, value))
+                .collect();
+            match settings.schema {
+                LogSchema::Lambda => push_fields(&mut static_json, &statics, Some),
+                LogSchema::Powertools => push_fields(&mut static_json, &statics, powertools_key),
+            }
+        }
         let settings = Arc::new(settings);
         let filter = LogFilter {
             settings: Arc::clone(&settings),
         };
-        (LogLayer { settings, writer }, filter)
+        let layer = LogLayer {
+            settings,
+            writer,
+            static_json,
+        };
+        (layer, filter)
     }
 }
 
@@ -150,11 +171,7 @@ where
 {
     fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut fields = Fields {
-            message: None,
-            // Room for every field the span declares, so recording never regrows the list.
-            entries: Vec::with_capacity(attributes.metadata().fields().len()),
-        };
+        let mut fields = Fields::default();
         attributes.record(&mut Typed(&mut SpanFields(&mut fields)));
         let settings = &self.settings;
         let invocation = is_invocation_span(attributes.metadata()).then(|| InvocationLog {
@@ -203,12 +220,6 @@ where
         if matches!(fate, Fate::Drop) {
             return;
         }
-        let mut fields: LineFields<'_> = Vec::with_capacity(16);
-        for log in span_logs() {
-            for (name, value) in &log.fields.entries {
-                set_entry(&mut fields, name, value);
-            }
-        }
         let trace_ids = if trace_ids_wanted() {
             // The innermost traced span's ids win.
             let ids = extensions
@@ -224,12 +235,20 @@ where
         } else {
             None
         };
+        let mut event_fields = Fields::default();
+        event.record(&mut Typed(&mut event_fields));
+        // The spans' fields from the root in, the trace ids, then the event's: each name
+        // once, with the innermost value.
+        let mut fields = LineFields::new();
+        for log in span_logs() {
+            for (name, value) in &log.fields.entries {
+                set_entry(&mut fields, name, value);
+            }
+        }
         if let Some([trace_id, span_id]) = &trace_ids {
             set_entry(&mut fields, field::TRACE_ID, trace_id);
             set_entry(&mut fields, field::SPAN_ID, span_id);
         }
-        let mut event_fields = Fields::default();
-        event.record(&mut Typed(&mut event_fields));
         for (name, value) in &event_fields.entries {
             set_entry(&mut fields, name, value);
         }
@@ -319,17 +338,30 @@ where
         message: Option<&str>,
         fields: &mut LineFields<'a>,
     ) -> Vec<u8> {
-        // The static fields go last, and only where the spans and the event did not set them.
+        // The static fields go last, and only where the spans and the event did not set them:
+        // as the ready-made JSON when they set none of them, one by one otherwise.
         let own = fields.len();
-        for (name, value) in &self.settings.static_fields.entries {
-            if get_entry(&fields[..own], name).is_none() {
-                fields.push((name, value));
+        let statics = &self.settings.static_fields.entries;
+        let shadowed = statics
+            .iter()
+            .any(|(name, _)| get_entry(fields, name).is_some());
+        let static_json = match self.settings.format {
+            LogFormat::Json if !shadowed => &self.static_json[..],
+            _ => {
+                for (name, value) in statics {
+                    if get_entry(&fields[..own], name).is_none() {
+                        fields.push((name, value));
+                    }
+                }
+                &[]
             }
-        }
+        };
         let line = match (self.settings.format, self.settings.schema) {
-            (LogFormat::Json, LogSchema::Lambda) => render_json(level, origin, message, fields),
+            (LogFormat::Json, LogSchema::Lambda) => {
+                render_json(level, origin, message, fields, static_json)
+            }
             (LogFormat::Json, LogSchema::Powertools) => {
-                render_powertools_json(level, origin, message, fields)
+                render_powertools_json(level, origin, message, fields, static_json)
             }
             (LogFormat::Text, _) => render_text(level, message, fields),
         };
@@ -430,15 +462,18 @@ fn json_head(level: Level, message: Option<&str>) -> Vec<u8> {
     line
 }
 
-/// `{"timestamp","level","message", span and event fields..., "target", static fields}`.
+/// `{"timestamp","level","message", span and event fields..., static fields, "target"}`;
+/// `static_json` is written right after the fields.
 fn render_json(
     level: Level,
     origin: Origin<'_>,
     message: Option<&str>,
     fields: &LineFields<'_>,
+    static_json: &[u8],
 ) -> Vec<u8> {
     let mut line = json_head(level, message);
     push_fields(&mut line, fields, Some);
+    line.extend_from_slice(static_json);
     line.extend_from_slice(b",\"target\":");
     push_json_str(&mut line, origin.target);
     line.extend_from_slice(b"}\n");
@@ -463,12 +498,14 @@ fn render_powertools_json(
     origin: Origin<'_>,
     message: Option<&str>,
     fields: &LineFields<'_>,
+    static_json: &[u8],
 ) -> Vec<u8> {
     let mut line = json_head(level, message);
     line.extend_from_slice(b",\"location\":");
     let location = format!("{}:{}", origin.module(), origin.line.unwrap_or_default());
     push_json_str(&mut line, &location);
     push_fields(&mut line, fields, powertools_key);
+    line.extend_from_slice(static_json);
     if let Some(FieldValue::Str(error_type)) = get_entry(fields, field::ERROR_TYPE) {
         let message = match get_entry(fields, field::ERROR_MESSAGE) {
             Some(FieldValue::Str(text)) => text.as_str(),

@@ -21,10 +21,72 @@ pub enum Sampled {
     Unknown,
 }
 
+/// An id of `N` ASCII characters, checked when it was made (hex digits, and the trace id's
+/// dashes), kept inline: ids are copied into every subsegment, and a copy of an array
+/// needs no allocation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AsciiId<const N: usize>([u8; N]);
+
+/// A trace id: `1-<8 hex digits>-<24 hex digits>`.
+pub(crate) type TraceId = AsciiId<35>;
+
+/// A segment id: 16 hex digits.
+pub(crate) type SegmentId = AsciiId<16>;
+
+impl<const N: usize> AsciiId<N> {
+    /// The id, if `bytes` are ASCII.
+    fn from_ascii(bytes: [u8; N]) -> Option<Self> {
+        bytes.is_ascii().then_some(AsciiId(bytes))
+    }
+
+    /// The id as text.
+    pub(crate) fn as_str(&self) -> &str {
+        // ASCII, checked when it was made: the fallback is never taken.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl TraceId {
+    /// `text` as a trace id, if it is one.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        if !is_trace_id(text) {
+            return None;
+        }
+        text.as_bytes().try_into().ok().and_then(Self::from_ascii)
+    }
+}
+
+impl SegmentId {
+    /// A new random segment id.
+    pub(crate) fn random() -> Self {
+        AsciiId(crate::random::hex_digits())
+    }
+
+    /// `text` as a segment id, if it is one.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        if !is_segment_id(text) {
+            return None;
+        }
+        text.as_bytes().try_into().ok().and_then(Self::from_ascii)
+    }
+}
+
+impl<const N: usize> fmt::Debug for AsciiId<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> fmt::Display for AsciiId<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A parsed trace header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceHeader {
-    root: String,
+    root: TraceId,
     parent: Option<String>,
     sampled: Sampled,
     lineage: Option<String>,
@@ -52,17 +114,18 @@ impl TraceHeader {
         let mut lineage = None;
         let mut others = Vec::new();
         // Headers are ASCII: ASCII trimming is all they need, and cheaper than Unicode's.
-        for part in header
-            .split(';')
+        for part in parts(header, b';')
             .map(str::trim_ascii)
             .filter(|part| !part.is_empty())
         {
-            let (key, value) = part
-                .split_once('=')
+            let (key, value) = parts(part, b'=')
+                .next()
+                .filter(|key| key.len() < part.len())
+                .map(|key| (key, &part[key.len() + 1..]))
                 .ok_or_else(|| error("a part is not key=value"))?;
             let value = value.trim_ascii();
             match key.trim_ascii() {
-                "Root" => root = Some(value.to_owned()),
+                "Root" => root = Some(value),
                 "Parent" => parent = Some(value.to_owned()),
                 "Sampled" => {
                     sampled = match value {
@@ -78,9 +141,8 @@ impl TraceHeader {
             }
         }
         let root = root.ok_or_else(|| error("there is no Root"))?;
-        if !is_trace_id(&root) {
-            return Err(error("Root is not 1-<8 hex digits>-<24 hex digits>"));
-        }
+        let root = TraceId::parse(root)
+            .ok_or_else(|| error("Root is not 1-<8 hex digits>-<24 hex digits>"))?;
         if parent.as_deref().is_some_and(|id| !is_segment_id(id)) {
             return Err(error("Parent is not 16 hex digits"));
         }
@@ -95,7 +157,12 @@ impl TraceHeader {
 
     /// The trace id (`1-<epoch hex>-<random hex>`).
     pub fn root(&self) -> &str {
-        &self.root
+        self.root.as_str()
+    }
+
+    /// The trace id, inline.
+    pub(crate) fn trace_id(&self) -> TraceId {
+        self.root
     }
 
     /// The id of the segment that called this one: inside Lambda, the function segment.
@@ -142,6 +209,29 @@ impl fmt::Display for TraceHeader {
         }
         Ok(())
     }
+}
+
+/// The pieces of `text` between the ASCII byte `separator`s.
+///
+/// The same as `text.split(char::from(separator))`, by a plain scan of the bytes: for the
+/// few short parts of a trace header, cheaper than the searcher `str::split` sets up for
+/// each part. (An ASCII byte never occurs inside a multi-byte character, so every cut is
+/// on a character boundary.)
+fn parts(text: &str, separator: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.bytes().position(|byte| byte == separator) {
+            Some(at) => {
+                rest = Some(&current[at + 1..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 fn is_hex(text: &str, len: usize) -> bool {
@@ -228,6 +318,17 @@ mod tests {
         #[test]
         fn parsing_never_panics(text in ".*") {
             let _ = TraceHeader::parse(&text);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parts_are_what_str_split_gives(text in "[a-c;=é ]{0,24}") {
+            for separator in [b';', b'='] {
+                let ours: Vec<&str> = parts(&text, separator).collect();
+                let theirs: Vec<&str> = text.split(char::from(separator)).collect();
+                proptest::prop_assert_eq!(ours, theirs);
+            }
         }
     }
 

@@ -10,8 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use crate::telemetry::fields::push_json_str;
+use crate::telemetry::trace_header::{SegmentId, TraceId};
 
 /// What precedes every document.
 const DATAGRAM_HEADER: &[u8] = b"{\"format\": \"json\", \"version\": 1}\n";
@@ -24,13 +26,14 @@ const MAX_NAME_CHARS: usize = 200;
 #[derive(Debug, Clone)]
 pub(crate) struct Subsegment {
     pub(crate) name: SubsegmentName,
-    pub(crate) id: String,
-    pub(crate) trace_id: String,
-    pub(crate) parent_id: String,
+    pub(crate) id: SegmentId,
+    pub(crate) trace_id: TraceId,
+    pub(crate) parent_id: SegmentId,
     pub(crate) start_time: f64,
     pub(crate) end_time: f64,
-    /// Indexed annotations, each key once, in the order they were first set.
-    pub(crate) annotations: Vec<(Cow<'static, str>, Value)>,
+    /// Indexed annotations, each key once, in the order they were first set (inline up to
+    /// four: the invocation's subsegment has two).
+    pub(crate) annotations: SmallVec<[(Cow<'static, str>, Value); 4]>,
     pub(crate) metadata: Map<String, Value>,
     pub(crate) fault: bool,
     pub(crate) error: bool,
@@ -73,15 +76,15 @@ impl SubsegmentName {
 
 impl Subsegment {
     /// A subsegment starting now.
-    pub(crate) fn start(name: SubsegmentName, trace_id: &str, parent_id: &str) -> Self {
+    pub(crate) fn start(name: SubsegmentName, trace_id: TraceId, parent_id: SegmentId) -> Self {
         Subsegment {
             name,
-            id: crate::random::hex(16),
-            trace_id: trace_id.to_owned(),
-            parent_id: parent_id.to_owned(),
+            id: SegmentId::random(),
+            trace_id,
+            parent_id,
             start_time: epoch_seconds(),
             end_time: 0.0,
-            annotations: Vec::new(),
+            annotations: SmallVec::new(),
             metadata: Map::new(),
             fault: false,
             error: false,
@@ -179,9 +182,9 @@ fn encode(document: &Subsegment) -> Option<Vec<u8>> {
     // The ids are hex digits and dashes (made here, or checked when the trace header was
     // parsed): nothing in them needs escaping.
     for (key, id) in [
-        (&b",\"id\":\""[..], &document.id),
-        (b",\"trace_id\":\"", &document.trace_id),
-        (b",\"parent_id\":\"", &document.parent_id),
+        (&b",\"id\":\""[..], document.id.as_str()),
+        (b",\"trace_id\":\"", document.trace_id.as_str()),
+        (b",\"parent_id\":\"", document.parent_id.as_str()),
     ] {
         debug_assert!(
             id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'),
@@ -252,12 +255,16 @@ fn epoch_seconds() -> f64 {
 mod tests {
     use super::*;
 
-    fn subsegment() -> Subsegment {
-        Subsegment::start(
-            SubsegmentName::new("## handler"),
-            "1-5759e988-bd862e3fe1be46a994272793",
-            "53995c3f42cd8ad8",
+    fn ids() -> (TraceId, SegmentId) {
+        (
+            TraceId::parse("1-5759e988-bd862e3fe1be46a994272793").expect("a trace id"),
+            SegmentId::parse("53995c3f42cd8ad8").expect("a segment id"),
         )
+    }
+
+    fn subsegment() -> Subsegment {
+        let (trace_id, parent_id) = ids();
+        Subsegment::start(SubsegmentName::new("## handler"), trace_id, parent_id)
     }
 
     #[test]
@@ -276,10 +283,11 @@ mod tests {
 
     #[test]
     fn a_full_document_has_the_daemon_s_shape() {
+        let (trace_id, parent_id) = ids();
         let mut doc = Subsegment::start(
             SubsegmentName::new("## \"quoted\" name"),
-            "1-5759e988-bd862e3fe1be46a994272793",
-            "53995c3f42cd8ad8",
+            trace_id,
+            parent_id,
         );
         doc.annotate("ColdStart", Value::Bool(true));
         doc.annotate(String::from("order"), Value::from(7));
@@ -295,7 +303,7 @@ mod tests {
             json,
             serde_json::json!({
                 "name": "## quoted name",
-                "id": doc.id,
+                "id": doc.id.as_str(),
                 "trace_id": "1-5759e988-bd862e3fe1be46a994272793",
                 "parent_id": "53995c3f42cd8ad8",
                 "type": "subsegment",
@@ -338,7 +346,8 @@ mod tests {
 
     #[test]
     fn invalid_annotations_are_dropped_and_names_sanitized() {
-        let mut doc = Subsegment::start(SubsegmentName::new("fetch (user)!"), "t", "p");
+        let (trace_id, parent_id) = ids();
+        let mut doc = Subsegment::start(SubsegmentName::new("fetch (user)!"), trace_id, parent_id);
         doc.annotate("ok_key", Value::from("v"));
         doc.annotate("bad-key", Value::from(1));
         doc.annotate("nested", serde_json::json!({"a": 1}));

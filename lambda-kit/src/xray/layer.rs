@@ -20,7 +20,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::document::{Subsegment, SubsegmentName};
 use super::emitter::Emitter;
 use crate::telemetry::fields::{FieldValue, RecordTyped, Typed};
-use crate::telemetry::trace_header::{Sampled, TraceHeader};
+use crate::telemetry::trace_header::{Sampled, SegmentId, TraceHeader};
 use crate::telemetry::{field, is_invocation_span};
 
 /// The `tracing` layer that records X-Ray subsegments; build it with [`super::XRay`].
@@ -58,7 +58,9 @@ pub(crate) struct OpenSubsegment {
 #[derive(Default)]
 struct XRayFields {
     marked: bool,
-    trace_header: Option<String>,
+    /// The invocation's trace header, parsed as it is recorded; `None` when absent or
+    /// malformed (the invocation is then not traced).
+    trace_header: Option<TraceHeader>,
     cold_start: Option<bool>,
     annotations: Vec<(String, Value)>,
     metadata: Vec<(String, Value)>,
@@ -80,13 +82,17 @@ impl XRayFields {
                 ("xray", Value::Bool(marked)) => self.marked = marked,
                 (field::COLD_START, Value::Bool(cold)) => self.cold_start = Some(cold),
                 (field::CLIENT_ERROR, Value::Bool(client)) => self.client_error = client,
-                (field::TRACE_HEADER, Value::String(header)) => self.trace_header = Some(header),
+                (field::TRACE_HEADER, Value::String(header)) => self.record_header(&header),
                 (field::ERROR_TYPE, Value::String(kind)) => self.error_type = Some(kind),
                 (field::ERROR_MESSAGE, Value::String(text)) => self.error_message = Some(text),
                 ("message", Value::String(text)) => self.message = Some(text),
                 _ => {}
             }
         }
+    }
+
+    fn record_header(&mut self, header: &str) {
+        self.trace_header = TraceHeader::parse(header).ok();
     }
 
     fn apply(self, document: &mut Subsegment) {
@@ -102,6 +108,15 @@ impl XRayFields {
 impl RecordTyped for XRayFields {
     fn record_typed(&mut self, field: &Field, value: FieldValue) {
         self.record_value(field, value.into());
+    }
+
+    /// The trace header is parsed straight from the span's text, without a copy first.
+    fn record_text(&mut self, field: &Field, value: &str) {
+        if field.name() == field::TRACE_HEADER {
+            self.record_header(value);
+        } else {
+            self.record_typed(field, FieldValue::Str(value.to_owned()));
+        }
     }
 
     /// Only a few fields matter to X-Ray; the rest of an invocation's fields are not copied.
@@ -131,19 +146,16 @@ where
         let mut fields = XRayFields::default();
         attributes.record(&mut Typed(&mut fields));
         if is_invocation_span(attributes.metadata()) {
-            let Some(header) = fields
-                .trace_header
-                .as_deref()
-                .and_then(|h| TraceHeader::parse(h).ok())
-                .map(Arc::new)
-            else {
+            let Some(header) = fields.trace_header.take().map(Arc::new) else {
                 return;
             };
             let Some(span) = ctx.span(id) else { return };
             let mut extensions = span.extensions_mut();
-            if let (Sampled::Yes, Some(parent)) = (header.sampled(), header.parent()) {
+            // A parsed header's parent is a valid segment id.
+            let parent = header.parent().and_then(SegmentId::parse);
+            if let (Sampled::Yes, Some(parent)) = (header.sampled(), parent) {
                 let mut document =
-                    Subsegment::start(self.invocation_name.clone(), header.root(), parent);
+                    Subsegment::start(self.invocation_name.clone(), header.trace_id(), parent);
                 document.annotate("ColdStart", Value::Bool(fields.cold_start.unwrap_or(false)));
                 document.annotate("Service", Value::from(self.service.as_str()));
                 fields.apply(&mut document);
@@ -159,14 +171,14 @@ where
                 let extensions = ancestor.extensions();
                 let open = extensions.get::<OpenSubsegment>()?;
                 Some((
-                    open.document.trace_id.clone(),
-                    open.document.id.clone(),
+                    open.document.trace_id,
+                    open.document.id,
                     Arc::clone(&open.header),
                 ))
             });
             if let Some((trace_id, parent_id, header)) = parent {
                 let name = SubsegmentName::new(attributes.metadata().name());
-                let mut document = Subsegment::start(name, &trace_id, &parent_id);
+                let mut document = Subsegment::start(name, trace_id, parent_id);
                 fields.apply(&mut document);
                 span.extensions_mut()
                     .insert(OpenSubsegment { document, header });

@@ -109,7 +109,11 @@ impl XRay {
 pub fn current_trace_header() -> Option<String> {
     crate::telemetry::find_in_current_scope(|extensions| {
         if let Some(open) = extensions.get::<OpenSubsegment>() {
-            return Some(open.header.with_parent(&open.document.id).to_string());
+            return Some(
+                open.header
+                    .with_parent(open.document.id.as_str())
+                    .to_string(),
+            );
         }
         extensions
             .get::<InvocationTrace>()
@@ -119,10 +123,17 @@ pub fn current_trace_header() -> Option<String> {
 
 /// One annotated subsegment's datagram length (for the benchmarks).
 pub(crate) fn bench_datagram() -> usize {
+    use crate::telemetry::trace_header::{SegmentId, TraceId};
+    let (Some(trace_id), Some(parent_id)) = (
+        TraceId::parse("1-5759e988-bd862e3fe1be46a994272793"),
+        SegmentId::parse("53995c3f42cd8ad8"),
+    ) else {
+        return 0;
+    };
     let mut document = document::Subsegment::start(
         document::SubsegmentName::new("## orders"),
-        "1-5759e988-bd862e3fe1be46a994272793",
-        "53995c3f42cd8ad8",
+        trace_id,
+        parent_id,
     );
     document.annotate("ColdStart", serde_json::Value::Bool(false));
     document.annotate("Service", serde_json::Value::from("orders"));
