@@ -1,0 +1,340 @@
+//! The handle a durable handler works through: each operation it starts is checkpointed,
+//! and on replay answered from the history instead of run again.
+
+use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::DurableError;
+use crate::id::operation_id;
+use crate::protocol::{
+    ErrorObject, Operation, OperationAction, OperationStatus, OperationSubType, OperationType,
+    OperationUpdate, StepOptions, WaitOptions,
+};
+use crate::retry::RetryStrategy;
+use crate::state::ExecutionState;
+
+/// A durable execution's context: start operations through it.
+///
+/// Cheap to clone; clones share the position counter, so an operation's id depends only on
+/// the order in which the code starts operations, which must be the same on every replay.
+#[derive(Debug, Clone)]
+pub struct DurableContext {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: Arc<ExecutionState>,
+    /// The child context's operation id; `None` at the top level.
+    parent_id: Option<String>,
+    /// Operations started in this context so far.
+    started: AtomicU64,
+}
+
+/// What a step's code is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepContext {
+    /// This attempt's number, from 1.
+    pub attempt: u32,
+}
+
+/// How a step runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepConfig {
+    retry: RetryStrategy,
+}
+
+impl StepConfig {
+    /// Retries by `strategy` (default: [`RetryStrategy::default`]).
+    pub fn retry(mut self, strategy: RetryStrategy) -> Self {
+        self.retry = strategy;
+        self
+    }
+}
+
+/// The identity of an operation the code asks for, checked against the history.
+struct Requested<'a> {
+    id: String,
+    kind: OperationType,
+    sub_type: OperationSubType,
+    name: &'a str,
+}
+
+impl DurableContext {
+    /// The top-level context of an execution.
+    pub(crate) fn root(state: Arc<ExecutionState>) -> Self {
+        DurableContext {
+            inner: Arc::new(Inner {
+                state,
+                parent_id: None,
+                started: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Runs `step` as the named step: its result is checkpointed, and on replay returned
+    /// without running it again. A failed attempt is retried by the default
+    /// [`RetryStrategy`]; see [`DurableContext::step_with`].
+    ///
+    /// Semantics: at least once per retry. An attempt that was cut off (the process died
+    /// between the step's start and its result) runs again.
+    pub async fn step<T, E, F, Fut>(&self, name: &str, step: F) -> Result<T, DurableError>
+    where
+        T: Serialize + DeserializeOwned,
+        E: std::fmt::Display,
+        F: FnOnce(StepContext) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.step_with(name, StepConfig::default(), step).await
+    }
+
+    /// [`DurableContext::step`] with its retries set by `config`.
+    pub async fn step_with<T, E, F, Fut>(
+        &self,
+        name: &str,
+        config: StepConfig,
+        step: F,
+    ) -> Result<T, DurableError>
+    where
+        T: Serialize + DeserializeOwned,
+        E: std::fmt::Display,
+        F: FnOnce(StepContext) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let requested = self.next(OperationType::Step, OperationSubType::Step, name);
+        let recorded = self.recorded(&requested)?;
+        match recorded.as_ref().map(|operation| operation.status) {
+            Some(OperationStatus::Succeeded) => {
+                let result = recorded
+                    .as_ref()
+                    .and_then(|operation| operation.step_details.as_ref())
+                    .and_then(|details| details.result.as_deref());
+                return read_result(name, result);
+            }
+            Some(OperationStatus::Failed) => {
+                let error = recorded
+                    .and_then(|operation| operation.step_details)
+                    .and_then(|details| details.error)
+                    .unwrap_or_default();
+                return Err(DurableError::StepFailed {
+                    name: name.to_owned(),
+                    error,
+                });
+            }
+            Some(OperationStatus::Pending) => {
+                return Err(self.suspend(format!("step {name:?} waits for its next attempt")));
+            }
+            // Cut off mid-attempt: run it again (at least once per retry).
+            Some(OperationStatus::Started) => {}
+            _ => {
+                self.update(&requested, OperationAction::Start, |_| {})
+                    .await?;
+            }
+        }
+        let attempts_made = recorded
+            .as_ref()
+            .and_then(|operation| operation.step_details.as_ref())
+            .map_or(0, |details| details.attempt);
+        let attempt = attempts_made + 1;
+        match step(StepContext { attempt }).await {
+            Ok(value) => {
+                let payload = serde_json::to_string(&value).map_err(|source| {
+                    DurableError::Serialization {
+                        name: name.to_owned(),
+                        source,
+                    }
+                })?;
+                self.update(&requested, OperationAction::Succeed, |update| {
+                    update.payload = Some(payload);
+                })
+                .await?;
+                Ok(value)
+            }
+            Err(failure) => {
+                let error = ErrorObject {
+                    error_type: Some(short_type_name::<E>().to_owned()),
+                    error_message: Some(failure.to_string()),
+                    ..ErrorObject::default()
+                };
+                match config.retry.next_delay(attempt, random_fraction()) {
+                    Some(delay) => {
+                        self.update(&requested, OperationAction::Retry, |update| {
+                            update.error = Some(error);
+                            update.step_options = Some(StepOptions {
+                                next_attempt_delay_seconds: delay.as_secs(),
+                            });
+                        })
+                        .await?;
+                        Err(self.suspend(format!(
+                            "step {name:?} retries in {} s (attempt {attempt} failed)",
+                            delay.as_secs()
+                        )))
+                    }
+                    None => {
+                        let recorded_error = error.clone();
+                        self.update(&requested, OperationAction::Fail, |update| {
+                            update.error = Some(recorded_error);
+                        })
+                        .await?;
+                        Err(DurableError::StepFailed {
+                            name: name.to_owned(),
+                            error,
+                        })
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for `duration` (whole seconds, at least one) without running: the invocation
+    /// is suspended, and a later one resumes after the wait.
+    pub async fn wait(&self, name: &str, duration: Duration) -> Result<(), DurableError> {
+        let requested = self.next(OperationType::Wait, OperationSubType::Wait, name);
+        let recorded = self.recorded(&requested)?;
+        let status = match recorded.map(|operation| operation.status) {
+            Some(status) => Some(status),
+            None => {
+                let seconds = duration.as_secs().max(1);
+                self.update(&requested, OperationAction::Start, |update| {
+                    update.wait_options = Some(WaitOptions {
+                        wait_seconds: seconds,
+                    });
+                })
+                .await?;
+                // The service may have ended it already.
+                self.inner
+                    .state
+                    .operation(&requested.id)
+                    .map(|operation| operation.status)
+            }
+        };
+        match status {
+            Some(OperationStatus::Succeeded) => Ok(()),
+            _ => Err(self.suspend(format!("wait {name:?} has not ended"))),
+        }
+    }
+
+    /// The next operation's identity in this context.
+    fn next<'a>(
+        &self,
+        kind: OperationType,
+        sub_type: OperationSubType,
+        name: &'a str,
+    ) -> Requested<'a> {
+        let position = self.inner.started.fetch_add(1, Ordering::SeqCst) + 1;
+        Requested {
+            id: operation_id(self.inner.parent_id.as_deref(), position),
+            kind,
+            sub_type,
+            name,
+        }
+    }
+
+    /// The recorded operation at `requested`'s position, if it is the same operation.
+    fn recorded(&self, requested: &Requested<'_>) -> Result<Option<Operation>, DurableError> {
+        let Some(operation) = self.inner.state.operation(&requested.id) else {
+            return Ok(None);
+        };
+        let same = operation.kind == requested.kind
+            && operation
+                .sub_type
+                .is_none_or(|sub_type| sub_type == requested.sub_type)
+            && operation.name.as_deref().unwrap_or_default() == requested.name
+            && operation.parent_id == self.inner.parent_id;
+        if same {
+            Ok(Some(operation))
+        } else {
+            Err(DurableError::NonDeterministic {
+                position: requested.id.clone(),
+                recorded: match operation.sub_type {
+                    Some(sub_type) => {
+                        format!("{sub_type:?} {:?}", operation.name.unwrap_or_default())
+                    }
+                    None => format!(
+                        "{:?} {:?}",
+                        operation.kind,
+                        operation.name.unwrap_or_default()
+                    ),
+                },
+                requested: format!("{:?} {:?}", requested.sub_type, requested.name),
+            })
+        }
+    }
+
+    /// Checkpoints `action` on `requested`, with what `fill` adds.
+    async fn update(
+        &self,
+        requested: &Requested<'_>,
+        action: OperationAction,
+        fill: impl FnOnce(&mut OperationUpdate),
+    ) -> Result<(), DurableError> {
+        let mut update = OperationUpdate {
+            id: requested.id.clone(),
+            kind: requested.kind,
+            action,
+            parent_id: self.inner.parent_id.clone(),
+            name: (!requested.name.is_empty()).then(|| requested.name.to_owned()),
+            sub_type: Some(requested.sub_type),
+            payload: None,
+            error: None,
+            step_options: None,
+            wait_options: None,
+        };
+        fill(&mut update);
+        self.inner.state.checkpoint(update).await
+    }
+
+    fn suspend(&self, reason: String) -> DurableError {
+        self.inner.state.suspend(reason)
+    }
+}
+
+/// A step's recorded result, read back as `T` (no result reads as JSON `null`).
+fn read_result<T: DeserializeOwned>(name: &str, result: Option<&str>) -> Result<T, DurableError> {
+    serde_json::from_str(result.unwrap_or("null")).map_err(|source| DurableError::Serialization {
+        name: name.to_owned(),
+        source,
+    })
+}
+
+/// `E`'s name without its module path: the `ErrorType` a failed step records.
+fn short_type_name<E>() -> &'static str {
+    let full = std::any::type_name::<E>();
+    // Generic arguments may hold paths too; only the outer path is cut.
+    let outer = full.split('<').next().unwrap_or(full);
+    outer.rsplit("::").next().unwrap_or(outer)
+}
+
+/// A number in [0, 1) for retry jitter: random enough to spread retries, and recorded in
+/// the checkpoint, so replays do not depend on it.
+fn random_fraction() -> f64 {
+    static DRAWS: AtomicU64 = AtomicU64::new(0);
+    let bits = RandomState::new().hash_one(DRAWS.fetch_add(1, Ordering::Relaxed));
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_types_are_short_names() {
+        assert_eq!(short_type_name::<std::io::Error>(), "Error");
+        assert_eq!(short_type_name::<String>(), "String");
+        assert_eq!(short_type_name::<Vec<std::io::Error>>(), "Vec");
+    }
+
+    #[test]
+    fn random_fractions_are_in_range() {
+        for _ in 0..1000 {
+            let value = random_fraction();
+            assert!((0.0..1.0).contains(&value), "{value}");
+        }
+    }
+}

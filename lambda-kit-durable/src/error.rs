@@ -1,0 +1,101 @@
+//! What can end a durable operation other than its result.
+
+use crate::protocol::ErrorObject;
+use crate::service::ServiceError;
+
+/// Why an operation of a [`DurableContext`](crate::DurableContext) did not give its result.
+///
+/// Propagate it with `?`: [`DurableError::Suspended`] in particular is how a wait or a
+/// scheduled retry stops the handler, and the invocation then answers `PENDING`. (Code
+/// that swallows it does not keep the execution going: the invocation is suspended all the
+/// same once the handler returns.)
+#[derive(Debug, thiserror::Error)]
+pub enum DurableError {
+    /// The execution is suspended until a timer fires; a later invocation resumes it.
+    #[error("the execution is suspended: {reason}")]
+    Suspended {
+        /// What it waits for.
+        reason: String,
+    },
+    /// A step failed for good: its error was not retryable, or its attempts ran out. The
+    /// error is the one its last attempt recorded, on every replay too.
+    #[error("step {name:?} failed: {}", describe(.error))]
+    StepFailed {
+        /// The step's name.
+        name: String,
+        /// Its last attempt's error.
+        error: ErrorObject,
+    },
+    /// The code asked for a different operation than the one recorded at this position:
+    /// an execution's code must take the same path on every replay.
+    #[error(
+        "non-deterministic replay: operation {position} of its context was recorded as \
+         {recorded} and is now {requested}"
+    )]
+    NonDeterministic {
+        /// The operation's id.
+        position: String,
+        /// What the history holds.
+        recorded: String,
+        /// What the code asked for.
+        requested: String,
+    },
+    /// A result could not be written or read back as JSON.
+    #[error("the result of operation {name:?} does not (de)serialize: {source}")]
+    Serialization {
+        /// The operation's name.
+        name: String,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The checkpoint service refused an update or could not be reached.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// The handler failed on its own terms; the execution fails with this error.
+    #[error("{}", describe(.0))]
+    Failed(ErrorObject),
+}
+
+impl DurableError {
+    /// A failure of the execution with a type and a message, as the history records it.
+    pub fn failed(error_type: impl Into<String>, message: impl Into<String>) -> Self {
+        DurableError::Failed(ErrorObject {
+            error_type: Some(error_type.into()),
+            error_message: Some(message.into()),
+            ..ErrorObject::default()
+        })
+    }
+
+    /// The error as the execution's failure records it.
+    pub(crate) fn to_error_object(&self) -> ErrorObject {
+        match self {
+            DurableError::StepFailed { error, .. } | DurableError::Failed(error) => error.clone(),
+            other => ErrorObject {
+                error_type: Some(other.type_name().to_owned()),
+                error_message: Some(other.to_string()),
+                ..ErrorObject::default()
+            },
+        }
+    }
+
+    fn type_name(&self) -> &'static str {
+        match self {
+            DurableError::Suspended { .. } => "Suspended",
+            DurableError::StepFailed { .. } => "StepError",
+            DurableError::NonDeterministic { .. } => "NonDeterministicExecution",
+            DurableError::Serialization { .. } => "SerializationError",
+            DurableError::Service(_) => "CheckpointError",
+            DurableError::Failed(_) => "Error",
+        }
+    }
+}
+
+fn describe(error: &ErrorObject) -> String {
+    match (&error.error_type, &error.error_message) {
+        (Some(kind), Some(message)) => format!("{kind}: {message}"),
+        (Some(kind), None) => kind.clone(),
+        (None, Some(message)) => message.clone(),
+        (None, None) => "unknown error".to_owned(),
+    }
+}

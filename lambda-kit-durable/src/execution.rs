@@ -1,0 +1,135 @@
+//! One durable invocation: load the execution's history, run the handler against it, and
+//! answer `SUCCEEDED`, `FAILED` or `PENDING`.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::context::DurableContext;
+use crate::error::DurableError;
+use crate::protocol::{
+    ErrorObject, InvocationInput, InvocationOutput, InvocationStatus, OperationAction,
+    OperationType, OperationUpdate,
+};
+use crate::service::CheckpointService;
+use crate::state::ExecutionState;
+
+/// The largest result an invocation's answer carries; a larger one is checkpointed as the
+/// execution's result instead, and the answer's `Result` left empty. Lambda's 6 MB limit,
+/// less room for the envelope.
+pub const MAX_INLINE_RESULT_BYTES: usize = 6 * 1024 * 1024 - 50;
+
+/// Runs `handler` for one durable invocation and gives the invocation's answer.
+///
+/// The event the handler gets is the execution's input (the `EXECUTION` operation's
+/// payload, `null` when empty). An `Err` is an invocation error, for Lambda to retry: the
+/// history could not be read, or a checkpoint failed.
+pub async fn run<E, R, F, Fut>(
+    input: InvocationInput,
+    service: Arc<dyn CheckpointService>,
+    handler: F,
+) -> Result<InvocationOutput, DurableError>
+where
+    E: DeserializeOwned,
+    R: Serialize,
+    F: FnOnce(E, DurableContext) -> Fut,
+    Fut: Future<Output = Result<R, DurableError>>,
+{
+    let mut operations = input.initial_execution_state.operations;
+    let mut marker = input.initial_execution_state.next_marker;
+    while let Some(next) = marker.filter(|marker| !marker.is_empty()) {
+        let page = service
+            .state(&input.durable_execution_arn, &input.checkpoint_token, &next)
+            .await?;
+        operations.extend(page.operations);
+        marker = page.next_marker;
+    }
+    let state = Arc::new(ExecutionState::new(
+        input.durable_execution_arn,
+        input.checkpoint_token,
+        operations,
+        service,
+    ));
+    let execution = state.execution_operation();
+    let payload = execution
+        .as_ref()
+        .and_then(|operation| operation.execution_details.as_ref())
+        .and_then(|details| details.input_payload.as_deref())
+        .filter(|payload| !payload.trim().is_empty())
+        .unwrap_or("null");
+    let event: E = match serde_json::from_str(payload) {
+        Ok(event) => event,
+        Err(source) => {
+            return Ok(failed(
+                &DurableError::Serialization {
+                    name: "execution input".to_owned(),
+                    source,
+                }
+                .to_error_object(),
+            ));
+        }
+    };
+    let outcome = handler(event, DurableContext::root(Arc::clone(&state))).await;
+    // Suspended is suspended, whatever the handler made of the error that said so.
+    if state.suspension().is_some() {
+        return Ok(InvocationOutput {
+            status: InvocationStatus::Pending,
+            result: None,
+            error: None,
+        });
+    }
+    let result = match outcome {
+        Ok(result) => result,
+        Err(DurableError::Service(error)) => return Err(DurableError::Service(error)),
+        Err(error) => return Ok(failed(&error.to_error_object())),
+    };
+    let result = serde_json::to_string(&result).map_err(|source| DurableError::Serialization {
+        name: "execution result".to_owned(),
+        source,
+    })?;
+    if result.len() <= MAX_INLINE_RESULT_BYTES {
+        return Ok(succeeded(Some(result)));
+    }
+    let Some(execution) = execution else {
+        return Ok(failed(&ErrorObject {
+            error_type: Some("ResultTooLarge".to_owned()),
+            error_message: Some(
+                "the result is too large and the execution has no record to hold it".to_owned(),
+            ),
+            ..ErrorObject::default()
+        }));
+    };
+    state
+        .checkpoint(OperationUpdate {
+            id: execution.id,
+            kind: OperationType::Execution,
+            action: OperationAction::Succeed,
+            parent_id: None,
+            name: None,
+            sub_type: None,
+            payload: Some(result),
+            error: None,
+            step_options: None,
+            wait_options: None,
+        })
+        .await?;
+    Ok(succeeded(Some(String::new())))
+}
+
+fn succeeded(result: Option<String>) -> InvocationOutput {
+    InvocationOutput {
+        status: InvocationStatus::Succeeded,
+        result,
+        error: None,
+    }
+}
+
+fn failed(error: &ErrorObject) -> InvocationOutput {
+    InvocationOutput {
+        status: InvocationStatus::Failed,
+        result: None,
+        error: Some(error.clone()),
+    }
+}

@@ -1,0 +1,45 @@
+//! Durable executions for AWS Lambda: one handler runs a multi-step workflow for up to a
+//! year. Each step's result is checkpointed with the Lambda service, waits suspend the
+//! function at no compute cost, and a later invocation replays the checkpoints to resume
+//! where the execution left off.
+//!
+//! This is the first part of the SDK: the wire format, replay with deterministic operation
+//! ids, `step` (with retries) and `wait`, and a local runner (feature `testing`). Child
+//! contexts, callbacks, chained invokes, `map`, `parallel`, `wait_for_condition`, the Lambda
+//! client and the `#[lambda_kit::handler(durable)]` option are not here yet.
+//!
+//! ```
+//! # #[cfg(feature = "testing")]
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use std::time::Duration;
+//! use lambda_kit_durable::{DurableContext, DurableError};
+//!
+//! async fn order(order_id: u64, ctx: DurableContext) -> Result<String, DurableError> {
+//!     let reserved: String = ctx
+//!         .step("reserve", |_| async move { Ok::<_, std::io::Error>(format!("r-{order_id}")) })
+//!         .await?;
+//!     ctx.wait("cool-off", Duration::from_secs(60)).await?;
+//!     Ok(reserved)
+//! }
+//!
+//! let runner = lambda_kit_durable::testing::LocalRunner::new();
+//! let run = runner.run(&7, order).await.expect("the run ends");
+//! assert_eq!(run.output.result.as_deref(), Some("\"r-7\""));
+//! assert_eq!(run.invocations, 2); // the wait suspended the first
+//! # });
+//! ```
+
+mod context;
+mod error;
+pub mod execution;
+pub mod id;
+pub mod protocol;
+mod retry;
+pub mod service;
+mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use context::{DurableContext, StepConfig, StepContext};
+pub use error::DurableError;
+pub use retry::RetryStrategy;

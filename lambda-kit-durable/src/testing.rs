@@ -1,0 +1,340 @@
+//! Running a durable handler on a laptop: [`LocalRunner`] plays the durable-execution
+//! service in memory, invokes the handler until the execution ends, and skips every wait
+//! and retry delay by moving its own clock.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::context::DurableContext;
+use crate::error::DurableError;
+use crate::execution;
+use crate::protocol::{
+    ExecutionDetails, ExecutionStatePage, InvocationInput, InvocationOutput, InvocationStatus,
+    Operation, OperationAction, OperationStatus, OperationType, OperationUpdate, StepDetails,
+    WaitDetails,
+};
+use crate::service::{CheckpointAnswer, CheckpointService, ServiceError, ServiceFuture};
+
+/// The execution's ARN in a local run.
+const ARN: &str =
+    "arn:aws:lambda:us-east-1:123456789012:function:local:$LATEST/durable-execution/local/1";
+
+/// Where the local clock starts, in milliseconds since the epoch (2026-01-01).
+const START_MS: i64 = 1_767_225_600_000;
+
+/// Runs a durable handler to its end against an in-memory checkpoint service.
+#[derive(Debug, Clone, Default)]
+pub struct LocalRunner {
+    service: Arc<MemoryService>,
+}
+
+/// How a local run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalRun {
+    /// The last invocation's answer.
+    pub output: InvocationOutput,
+    /// How many invocations it took.
+    pub invocations: usize,
+}
+
+impl LocalRunner {
+    /// A runner with an empty history.
+    pub fn new() -> Self {
+        LocalRunner::default()
+    }
+
+    /// Starts an execution with `event` and invokes `handler` until the execution succeeds
+    /// or fails, or is suspended with nothing left to wake it (an `Ok` with `PENDING`).
+    /// Waits and retry delays end at once; [`LocalRunner::operations`] shows the history.
+    pub async fn run<E, R, F, Fut>(
+        &self,
+        event: &impl Serialize,
+        handler: F,
+    ) -> Result<LocalRun, DurableError>
+    where
+        E: DeserializeOwned,
+        R: Serialize,
+        F: Fn(E, DurableContext) -> Fut,
+        Fut: Future<Output = Result<R, DurableError>>,
+    {
+        let payload =
+            serde_json::to_string(event).map_err(|source| DurableError::Serialization {
+                name: "execution input".to_owned(),
+                source,
+            })?;
+        self.service.start(payload);
+        self.resume(handler).await
+    }
+
+    /// Invokes `handler` on the execution as its history stands, as Lambda does after a
+    /// crash or a deployment, until it ends or nothing is left to wake it.
+    pub async fn resume<E, R, F, Fut>(&self, handler: F) -> Result<LocalRun, DurableError>
+    where
+        E: DeserializeOwned,
+        R: Serialize,
+        F: Fn(E, DurableContext) -> Fut,
+        Fut: Future<Output = Result<R, DurableError>>,
+    {
+        let mut invocations = 0;
+        loop {
+            invocations += 1;
+            let input = self.service.invocation_input();
+            let service: Arc<dyn CheckpointService> = self.service.clone();
+            let output = execution::run(input, service, &handler).await?;
+            if output.status != InvocationStatus::Pending || !self.service.advance_clock() {
+                return Ok(LocalRun {
+                    output,
+                    invocations,
+                });
+            }
+        }
+    }
+
+    /// The execution's operations, in the order they were first recorded.
+    pub fn operations(&self) -> Vec<Operation> {
+        self.service.lock().operations.clone()
+    }
+}
+
+/// The durable-execution service's side, in memory.
+#[derive(Debug, Default)]
+struct MemoryService {
+    execution: Mutex<Execution>,
+}
+
+#[derive(Debug, Default)]
+struct Execution {
+    operations: Vec<Operation>,
+    token: u64,
+    now_ms: i64,
+}
+
+impl MemoryService {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Execution> {
+        self.execution
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn start(&self, payload: String) {
+        let mut execution = self.lock();
+        *execution = Execution {
+            operations: vec![Operation {
+                id: "execution".to_owned(),
+                kind: OperationType::Execution,
+                status: OperationStatus::Started,
+                parent_id: None,
+                name: None,
+                sub_type: None,
+                start_timestamp: Some(START_MS),
+                end_timestamp: None,
+                execution_details: Some(ExecutionDetails {
+                    input_payload: Some(payload),
+                }),
+                step_details: None,
+                wait_details: None,
+            }],
+            token: 0,
+            now_ms: START_MS,
+        };
+    }
+
+    fn invocation_input(&self) -> InvocationInput {
+        let execution = self.lock();
+        InvocationInput {
+            durable_execution_arn: ARN.to_owned(),
+            checkpoint_token: format!("token-{}", execution.token),
+            initial_execution_state: ExecutionStatePage {
+                operations: execution.operations.clone(),
+                next_marker: None,
+            },
+        }
+    }
+
+    /// Moves the clock to the earliest timer and fires every timer due then; `false` when
+    /// no timer is left.
+    fn advance_clock(&self) -> bool {
+        let mut execution = self.lock();
+        let due = execution
+            .operations
+            .iter()
+            .filter_map(|operation| match operation.status {
+                OperationStatus::Started => operation
+                    .wait_details
+                    .as_ref()
+                    .and_then(|wait| wait.scheduled_end_timestamp),
+                OperationStatus::Pending => operation
+                    .step_details
+                    .as_ref()
+                    .and_then(|step| step.next_attempt_timestamp),
+                _ => None,
+            })
+            .min();
+        let Some(due) = due else {
+            return false;
+        };
+        execution.now_ms = execution.now_ms.max(due);
+        let now = execution.now_ms;
+        for operation in &mut execution.operations {
+            match operation.status {
+                OperationStatus::Started
+                    if operation
+                        .wait_details
+                        .as_ref()
+                        .and_then(|wait| wait.scheduled_end_timestamp)
+                        .is_some_and(|end| end <= now) =>
+                {
+                    operation.status = OperationStatus::Succeeded;
+                    operation.end_timestamp = Some(now);
+                }
+                OperationStatus::Pending
+                    if operation
+                        .step_details
+                        .as_ref()
+                        .and_then(|step| step.next_attempt_timestamp)
+                        .is_some_and(|at| at <= now) =>
+                {
+                    operation.status = OperationStatus::Ready;
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    fn apply(
+        execution: &mut Execution,
+        update: OperationUpdate,
+    ) -> Result<Operation, ServiceError> {
+        let now = execution.now_ms;
+        let index = match execution
+            .operations
+            .iter()
+            .position(|operation| operation.id == update.id)
+        {
+            Some(index) => index,
+            None if update.action == OperationAction::Start => {
+                execution.operations.push(Operation {
+                    id: update.id.clone(),
+                    kind: update.kind,
+                    status: OperationStatus::Started,
+                    parent_id: update.parent_id.clone(),
+                    name: update.name.clone(),
+                    sub_type: update.sub_type,
+                    start_timestamp: Some(now),
+                    end_timestamp: None,
+                    execution_details: None,
+                    step_details: (update.kind == OperationType::Step).then(StepDetails::default),
+                    wait_details: None,
+                });
+                execution.operations.len() - 1
+            }
+            None => {
+                return Err(ServiceError {
+                    message: format!("{:?} of unknown operation {}", update.action, update.id),
+                    retryable: false,
+                });
+            }
+        };
+        let operation = &mut execution.operations[index];
+        match (update.kind, update.action) {
+            (OperationType::Step, OperationAction::Start) => {
+                operation.status = OperationStatus::Started;
+            }
+            (OperationType::Step, OperationAction::Succeed | OperationAction::Fail) => {
+                let details = operation
+                    .step_details
+                    .get_or_insert_with(StepDetails::default);
+                details.attempt += 1;
+                details.result = update.payload;
+                details.error = update.error;
+                operation.status = if update.action == OperationAction::Succeed {
+                    OperationStatus::Succeeded
+                } else {
+                    OperationStatus::Failed
+                };
+                operation.end_timestamp = Some(now);
+            }
+            (OperationType::Step, OperationAction::Retry) => {
+                let delay_s = update
+                    .step_options
+                    .map_or(1, |options| options.next_attempt_delay_seconds);
+                let details = operation
+                    .step_details
+                    .get_or_insert_with(StepDetails::default);
+                details.attempt += 1;
+                details.error = update.error;
+                details.next_attempt_timestamp =
+                    Some(now + i64::try_from(delay_s).unwrap_or(i64::MAX / 2_000) * 1000);
+                operation.status = OperationStatus::Pending;
+            }
+            (OperationType::Wait, OperationAction::Start) => {
+                let seconds = update
+                    .wait_options
+                    .map_or(1, |options| options.wait_seconds);
+                operation.wait_details = Some(WaitDetails {
+                    scheduled_end_timestamp: Some(
+                        now + i64::try_from(seconds).unwrap_or(i64::MAX / 2_000) * 1000,
+                    ),
+                });
+            }
+            (OperationType::Execution, OperationAction::Succeed) => {
+                operation.status = OperationStatus::Succeeded;
+                operation.end_timestamp = Some(now);
+            }
+            (kind, action) => {
+                return Err(ServiceError {
+                    message: format!(
+                        "{action:?} of a {kind:?} operation is not served locally yet"
+                    ),
+                    retryable: false,
+                });
+            }
+        }
+        Ok(operation.clone())
+    }
+}
+
+impl CheckpointService for MemoryService {
+    fn checkpoint<'a>(
+        &'a self,
+        _arn: &'a str,
+        token: &'a str,
+        updates: Vec<OperationUpdate>,
+    ) -> ServiceFuture<'a, CheckpointAnswer> {
+        Box::pin(async move {
+            let mut execution = self.lock();
+            if token != format!("token-{}", execution.token) {
+                return Err(ServiceError {
+                    message: format!("stale checkpoint token {token:?}"),
+                    retryable: false,
+                });
+            }
+            let mut changed = Vec::new();
+            for update in updates {
+                changed.push(Self::apply(&mut execution, update)?);
+            }
+            execution.token += 1;
+            Ok(CheckpointAnswer {
+                checkpoint_token: Some(format!("token-{}", execution.token)),
+                new_execution_state: ExecutionStatePage {
+                    operations: changed,
+                    next_marker: None,
+                },
+            })
+        })
+    }
+
+    fn state<'a>(
+        &'a self,
+        _arn: &'a str,
+        _token: &'a str,
+        _marker: &'a str,
+    ) -> ServiceFuture<'a, ExecutionStatePage> {
+        // The local runner hands out the whole history in the first page.
+        Box::pin(async move { Ok(ExecutionStatePage::default()) })
+    }
+}

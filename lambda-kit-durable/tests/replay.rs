@@ -1,0 +1,236 @@
+//! Replay: what a durable handler sees across invocations, run by the local runner.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use lambda_kit_durable::protocol::{InvocationStatus, OperationStatus, OperationType};
+use lambda_kit_durable::testing::LocalRunner;
+use lambda_kit_durable::{DurableContext, RetryStrategy, StepConfig};
+
+#[derive(Debug, thiserror::Error)]
+#[error("card declined")]
+struct Declined;
+
+#[tokio::test]
+async fn a_step_runs_once_and_replays_its_result_after_a_wait() {
+    let runs = Arc::new(AtomicU32::new(0));
+    let handler = |name: String, ctx: DurableContext| {
+        let runs = Arc::clone(&runs);
+        async move {
+            let greeting: String = ctx
+                .step("greet", |_| async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, Declined>(format!("hello {name}"))
+                })
+                .await?;
+            ctx.wait("pause", Duration::from_secs(3600)).await?;
+            Ok(greeting)
+        }
+    };
+    let runner = LocalRunner::new();
+    let run = runner.run(&"Ada", handler).await.expect("the run ends");
+    assert_eq!(run.output.status, InvocationStatus::Succeeded);
+    assert_eq!(run.output.result.as_deref(), Some("\"hello Ada\""));
+    assert_eq!(
+        run.invocations, 2,
+        "the wait suspended the first invocation"
+    );
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "the replay read the step's result"
+    );
+    let kinds: Vec<(OperationType, OperationStatus, Option<String>)> = runner
+        .operations()
+        .into_iter()
+        .map(|operation| (operation.kind, operation.status, operation.name))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (OperationType::Execution, OperationStatus::Started, None),
+            (
+                OperationType::Step,
+                OperationStatus::Succeeded,
+                Some("greet".to_owned())
+            ),
+            (
+                OperationType::Wait,
+                OperationStatus::Succeeded,
+                Some("pause".to_owned())
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_failing_step_is_retried_in_later_invocations_until_it_succeeds() {
+    let attempts = Arc::new(AtomicU32::new(0));
+    let handler = |_: serde_json::Value, ctx: DurableContext| {
+        let attempts = Arc::clone(&attempts);
+        async move {
+            let config = StepConfig::default().retry(
+                RetryStrategy::default()
+                    .max_attempts(3)
+                    .initial_delay(Duration::from_secs(2))
+                    .without_jitter(),
+            );
+            ctx.step_with("charge", config, |step| async move {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                if step.attempt < 3 {
+                    Err(Declined)
+                } else {
+                    Ok(step.attempt)
+                }
+            })
+            .await
+        }
+    };
+    let runner = LocalRunner::new();
+    let run = runner
+        .run(&serde_json::json!({}), handler)
+        .await
+        .expect("ends");
+    assert_eq!(run.output.result.as_deref(), Some("3"));
+    assert_eq!(run.invocations, 3, "each retry waits in a new invocation");
+    assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    let step = &runner.operations()[1];
+    let details = step.step_details.as_ref().expect("step details");
+    assert_eq!(details.attempt, 3);
+    assert_eq!(details.result.as_deref(), Some("3"));
+}
+
+#[tokio::test]
+async fn a_step_out_of_attempts_fails_the_execution_with_its_error() {
+    let handler = |_: serde_json::Value, ctx: DurableContext| async move {
+        let config = StepConfig::default().retry(RetryStrategy::default().max_attempts(2));
+        ctx.step_with("charge", config, |_| async { Err::<u32, _>(Declined) })
+            .await
+    };
+    let runner = LocalRunner::new();
+    let run = runner
+        .run(&serde_json::json!({}), handler)
+        .await
+        .expect("ends");
+    assert_eq!(run.output.status, InvocationStatus::Failed);
+    let error = run.output.error.expect("an error");
+    assert_eq!(error.error_type.as_deref(), Some("Declined"));
+    assert_eq!(error.error_message.as_deref(), Some("card declined"));
+    assert_eq!(run.invocations, 2);
+    assert_eq!(runner.operations()[1].status, OperationStatus::Failed);
+
+    // A replay of the failed step gives the same error without running it.
+    let replayed = runner
+        .resume(|_: serde_json::Value, ctx: DurableContext| async move {
+            ctx.step("charge", |_| async { Ok::<u32, Declined>(1) })
+                .await
+        })
+        .await
+        .expect("ends");
+    assert_eq!(
+        replayed.output.error.and_then(|e| e.error_type).as_deref(),
+        Some("Declined")
+    );
+}
+
+#[tokio::test]
+async fn code_that_takes_another_path_on_replay_fails_loudly() {
+    let runner = LocalRunner::new();
+    // The first version waits first: suspended, with a wait recorded at position 1.
+    let first = runner
+        .run(
+            &serde_json::json!({}),
+            |_: serde_json::Value, ctx: DurableContext| async move {
+                ctx.wait("pause", Duration::from_secs(60)).await?;
+                Ok(())
+            },
+        )
+        .await;
+    assert!(first.is_ok());
+    // Deployed code that starts with a step instead cannot replay that history.
+    let changed = runner
+        .resume(|_: serde_json::Value, ctx: DurableContext| async move {
+            ctx.step("charge", |_| async { Ok::<u32, Declined>(1) })
+                .await
+        })
+        .await
+        .expect("ends");
+    assert_eq!(changed.output.status, InvocationStatus::Failed);
+    let error = changed.output.error.expect("an error");
+    assert_eq!(
+        error.error_type.as_deref(),
+        Some("NonDeterministicExecution")
+    );
+    let message = error.error_message.unwrap_or_default();
+    assert!(
+        message.contains("Wait") && message.contains("Step"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_step_cut_off_after_its_start_runs_again() {
+    let runner = LocalRunner::new();
+    let started = Arc::new(tokio::sync::Notify::new());
+    // The first invocation dies inside the step, after its START was checkpointed: the
+    // run is dropped once the step's code has begun.
+    let crashing = {
+        let started = Arc::clone(&started);
+        move |_: serde_json::Value, ctx: DurableContext| {
+            let started = Arc::clone(&started);
+            async move {
+                ctx.step("charge", |_| async move {
+                    started.notify_one();
+                    std::future::pending::<Result<u32, Declined>>().await
+                })
+                .await
+            }
+        }
+    };
+    let event = serde_json::json!({});
+    tokio::select! {
+        _ = runner.run(&event, crashing) => panic!("the step never ends"),
+        () = started.notified() => {}
+    }
+    assert_eq!(runner.operations()[1].status, OperationStatus::Started);
+    // At least once per retry: the next invocation runs the step again, as attempt 1.
+    let resumed = runner
+        .resume(|_: serde_json::Value, ctx: DurableContext| async move {
+            ctx.step(
+                "charge",
+                |step| async move { Ok::<u32, Declined>(step.attempt) },
+            )
+            .await
+        })
+        .await
+        .expect("ends");
+    assert_eq!(resumed.output.result.as_deref(), Some("1"));
+    assert_eq!(runner.operations()[1].status, OperationStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn ids_depend_on_position_and_context_only() {
+    let runner = LocalRunner::new();
+    runner
+        .run(
+            &serde_json::json!({}),
+            |_: serde_json::Value, ctx: DurableContext| async move {
+                ctx.step("a", |_| async { Ok::<u8, Declined>(1) }).await?;
+                ctx.step("b", |_| async { Ok::<u8, Declined>(2) }).await
+            },
+        )
+        .await
+        .expect("ends");
+    let ids: Vec<String> = runner.operations()[1..]
+        .iter()
+        .map(|operation| operation.id.clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            lambda_kit_durable::id::operation_id(None, 1),
+            lambda_kit_durable::id::operation_id(None, 2)
+        ]
+    );
+}
