@@ -48,6 +48,7 @@ pub struct StepContext {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepConfig {
     retry: RetryStrategy,
+    semantics: StepSemantics,
 }
 
 impl StepConfig {
@@ -55,6 +56,47 @@ impl StepConfig {
     pub fn retry(mut self, strategy: RetryStrategy) -> Self {
         self.retry = strategy;
         self
+    }
+
+    /// Runs with `semantics` (default: [`StepSemantics::AtLeastOncePerRetry`]).
+    pub fn semantics(mut self, semantics: StepSemantics) -> Self {
+        self.semantics = semantics;
+        self
+    }
+}
+
+/// What happens to an attempt that was cut off: the process died after the step's start
+/// was recorded and before its result was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StepSemantics {
+    /// The attempt runs again: the step's code may run more than once per attempt. For
+    /// idempotent work.
+    #[default]
+    AtLeastOncePerRetry,
+    /// The attempt counts as failed (`StepInterruptedError`), and the retry strategy
+    /// decides: the step's code runs at most once per attempt.
+    AtMostOncePerRetry,
+}
+
+/// How a step's result is written into its checkpoint and read back.
+pub trait Serdes<T>: Send + Sync {
+    /// The text a result is checkpointed as.
+    fn serialize(&self, value: &T) -> Result<String, String>;
+    /// A result read back from its checkpoint.
+    fn deserialize(&self, text: &str) -> Result<T, String>;
+}
+
+/// JSON, with serde: the default [`Serdes`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonSerdes;
+
+impl<T: Serialize + DeserializeOwned> Serdes<T> for JsonSerdes {
+    fn serialize(&self, value: &T) -> Result<String, String> {
+        serde_json::to_string(value).map_err(|error| error.to_string())
+    }
+
+    fn deserialize(&self, text: &str) -> Result<T, String> {
+        serde_json::from_str(text).map_err(|error| error.to_string())
     }
 }
 
@@ -94,7 +136,7 @@ impl DurableContext {
         self.step_with(name, StepConfig::default(), step).await
     }
 
-    /// [`DurableContext::step`] with its retries set by `config`.
+    /// [`DurableContext::step`] with its retries and semantics set by `config`.
     pub async fn step_with<T, E, F, Fut>(
         &self,
         name: &str,
@@ -107,15 +149,37 @@ impl DurableContext {
         F: FnOnce(StepContext) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        self.step_with_serdes(name, config, &JsonSerdes, step).await
+    }
+
+    /// [`DurableContext::step_with`], with the result checkpointed by `serdes` instead of
+    /// as JSON. The step's value is what `serdes` reads back from what it wrote, on the
+    /// first run as on replays, so both see the same value.
+    pub async fn step_with_serdes<T, E, F, Fut>(
+        &self,
+        name: &str,
+        config: StepConfig,
+        serdes: &dyn Serdes<T>,
+        step: F,
+    ) -> Result<T, DurableError>
+    where
+        E: std::fmt::Display,
+        F: FnOnce(StepContext) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
         let requested = self.next(OperationType::Step, OperationSubType::Step, name);
         let recorded = self.recorded(&requested)?;
+        let attempts_made = recorded
+            .as_ref()
+            .and_then(|operation| operation.step_details.as_ref())
+            .map_or(0, |details| details.attempt);
         match recorded.as_ref().map(|operation| operation.status) {
             Some(OperationStatus::Succeeded) => {
                 let result = recorded
                     .as_ref()
                     .and_then(|operation| operation.step_details.as_ref())
                     .and_then(|details| details.result.as_deref());
-                return read_result(name, result);
+                return read_result(name, serdes, result);
             }
             Some(OperationStatus::Failed) => {
                 let error = recorded
@@ -130,26 +194,36 @@ impl DurableContext {
             Some(OperationStatus::Pending) => {
                 return Err(self.suspend(format!("step {name:?} waits for its next attempt")));
             }
-            // Cut off mid-attempt: run it again (at least once per retry).
-            Some(OperationStatus::Started) => {}
+            Some(OperationStatus::Started) => {
+                if config.semantics == StepSemantics::AtMostOncePerRetry {
+                    let error = ErrorObject {
+                        error_type: Some("StepInterruptedError".to_owned()),
+                        error_message: Some(format!(
+                            "step {name:?} was interrupted during attempt {}",
+                            attempts_made + 1
+                        )),
+                        ..ErrorObject::default()
+                    };
+                    return Err(self
+                        .attempt_failed(&requested, &config, attempts_made + 1, error)
+                        .await);
+                }
+                // Cut off mid-attempt: run it again (at least once per retry).
+            }
             _ => {
                 self.update(&requested, OperationAction::Start, |_| {})
                     .await?;
             }
         }
-        let attempts_made = recorded
-            .as_ref()
-            .and_then(|operation| operation.step_details.as_ref())
-            .map_or(0, |details| details.attempt);
         let attempt = attempts_made + 1;
         match step(StepContext { attempt }).await {
             Ok(value) => {
-                let payload = serde_json::to_string(&value).map_err(|source| {
-                    DurableError::Serialization {
-                        name: name.to_owned(),
-                        source,
-                    }
-                })?;
+                let payload = serdes
+                    .serialize(&value)
+                    .map_err(|message| serdes_error(name, &message))?;
+                let value = serdes
+                    .deserialize(&payload)
+                    .map_err(|message| serdes_error(name, &message))?;
                 self.update(&requested, OperationAction::Succeed, |update| {
                     update.payload = Some(payload);
                 })
@@ -162,33 +236,59 @@ impl DurableContext {
                     error_message: Some(failure.to_string()),
                     ..ErrorObject::default()
                 };
-                match config.retry.next_delay(attempt, random_fraction()) {
-                    Some(delay) => {
-                        self.update(&requested, OperationAction::Retry, |update| {
-                            update.error = Some(error);
-                            update.step_options = Some(StepOptions {
-                                next_attempt_delay_seconds: delay.as_secs(),
-                            });
-                        })
-                        .await?;
-                        Err(self.suspend(format!(
-                            "step {name:?} retries in {} s (attempt {attempt} failed)",
-                            delay.as_secs()
-                        )))
-                    }
-                    None => {
-                        let recorded_error = error.clone();
-                        self.update(&requested, OperationAction::Fail, |update| {
-                            update.error = Some(recorded_error);
-                        })
-                        .await?;
-                        Err(DurableError::StepFailed {
-                            name: name.to_owned(),
-                            error,
-                        })
-                    }
-                }
+                Err(self
+                    .attempt_failed(&requested, &config, attempt, error)
+                    .await)
             }
+        }
+    }
+
+    /// Records attempt `attempt` of a step as failed with `error`: a retry when the
+    /// strategy allows one (the handler is then suspended), else the step's failure.
+    async fn attempt_failed(
+        &self,
+        requested: &Requested<'_>,
+        config: &StepConfig,
+        attempt: u32,
+        error: ErrorObject,
+    ) -> DurableError {
+        let name = requested.name;
+        let retryable = config.retry.retries(
+            error.error_type.as_deref().unwrap_or_default(),
+            error.error_message.as_deref().unwrap_or_default(),
+        );
+        let delay = retryable
+            .then(|| config.retry.next_delay(attempt, random_fraction()))
+            .flatten();
+        if let Some(delay) = delay {
+            let recorded = self
+                .update(requested, OperationAction::Retry, |update| {
+                    update.error = Some(error);
+                    update.step_options = Some(StepOptions {
+                        next_attempt_delay_seconds: delay.as_secs(),
+                    });
+                })
+                .await;
+            return match recorded {
+                Ok(()) => self.suspend(format!(
+                    "step {name:?} retries in {} s (attempt {attempt} failed)",
+                    delay.as_secs()
+                )),
+                Err(failure) => failure,
+            };
+        }
+        let recorded_error = error.clone();
+        let recorded = self
+            .update(requested, OperationAction::Fail, |update| {
+                update.error = Some(recorded_error);
+            })
+            .await;
+        match recorded {
+            Ok(()) => DurableError::StepFailed {
+                name: name.to_owned(),
+                error,
+            },
+            Err(failure) => failure,
         }
     }
 
@@ -295,12 +395,22 @@ impl DurableContext {
     }
 }
 
-/// A step's recorded result, read back as `T` (no result reads as JSON `null`).
-fn read_result<T: DeserializeOwned>(name: &str, result: Option<&str>) -> Result<T, DurableError> {
-    serde_json::from_str(result.unwrap_or("null")).map_err(|source| DurableError::Serialization {
+/// A step's recorded result, read back by `serdes` (no result reads as JSON `null`).
+fn read_result<T>(
+    name: &str,
+    serdes: &dyn Serdes<T>,
+    result: Option<&str>,
+) -> Result<T, DurableError> {
+    serdes
+        .deserialize(result.unwrap_or("null"))
+        .map_err(|message| serdes_error(name, &message))
+}
+
+fn serdes_error(name: &str, message: &str) -> DurableError {
+    DurableError::Serialization {
         name: name.to_owned(),
-        source,
-    })
+        message: message.to_owned(),
+    }
 }
 
 /// `E`'s name without its module path: the `ErrorType` a failed step records.

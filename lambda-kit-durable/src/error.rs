@@ -40,14 +40,13 @@ pub enum DurableError {
         /// What the code asked for.
         requested: String,
     },
-    /// A result could not be written or read back as JSON.
-    #[error("the result of operation {name:?} does not (de)serialize: {source}")]
+    /// A result could not be written into its checkpoint or read back.
+    #[error("the result of {name:?} does not (de)serialize: {message}")]
     Serialization {
-        /// The operation's name.
+        /// What was being written or read.
         name: String,
-        /// What serde said.
-        #[source]
-        source: serde_json::Error,
+        /// What the serializer said.
+        message: String,
     },
     /// The checkpoint service refused an update or could not be reached.
     #[error(transparent)]

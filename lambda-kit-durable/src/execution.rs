@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
 
 use crate::context::DurableContext;
 use crate::error::DurableError;
@@ -65,13 +66,19 @@ where
             return Ok(failed(
                 &DurableError::Serialization {
                     name: "execution input".to_owned(),
-                    source,
+                    message: source.to_string(),
                 }
                 .to_error_object(),
             ));
         }
     };
-    let outcome = handler(event, DurableContext::root(Arc::clone(&state))).await;
+    // Every line logged while the handler runs carries the execution's ARN, which is how
+    // CloudWatch queries and the conformance suite find an execution's lines. An ERROR
+    // span, so that it exists at every log level.
+    let span = tracing::error_span!("durable_execution", durableExecutionArn = %state.arn());
+    let outcome = handler(event, DurableContext::root(Arc::clone(&state)))
+        .instrument(span)
+        .await;
     // Suspended is suspended, whatever the handler made of the error that said so.
     if state.suspension().is_some() {
         return Ok(InvocationOutput {
@@ -87,7 +94,7 @@ where
     };
     let result = serde_json::to_string(&result).map_err(|source| DurableError::Serialization {
         name: "execution result".to_owned(),
-        source,
+        message: source.to_string(),
     })?;
     if result.len() <= MAX_INLINE_RESULT_BYTES {
         return Ok(succeeded(Some(result)));

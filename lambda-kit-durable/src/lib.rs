@@ -29,9 +29,12 @@
 //! # });
 //! ```
 
+#[cfg(feature = "aws")]
+pub mod aws;
 mod context;
 mod error;
 pub mod execution;
+mod handler;
 pub mod id;
 pub mod protocol;
 mod retry;
@@ -40,6 +43,7 @@ mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use context::{DurableContext, StepConfig, StepContext};
+pub use context::{DurableContext, JsonSerdes, Serdes, StepConfig, StepContext, StepSemantics};
 pub use error::DurableError;
+pub use handler::{CHECKPOINT_FAILED, DurableFn, durable_fn};
 pub use retry::RetryStrategy;

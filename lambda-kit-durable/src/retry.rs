@@ -5,6 +5,9 @@ use std::time::Duration;
 /// How a failed step is retried: up to `max_attempts` attempts in all, the delay growing by
 /// `backoff_rate` from `initial_delay` up to `max_delay`, with full jitter (a random delay
 /// between 1 second and the computed one). Delays are whole seconds, at least one.
+///
+/// Which errors are retried: every error, unless [`RetryStrategy::retry_error_types`] or
+/// [`RetryStrategy::retry_error_messages`] name some; then only those.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryStrategy {
     max_attempts: u32,
@@ -12,6 +15,8 @@ pub struct RetryStrategy {
     max_delay: Duration,
     backoff_rate: f64,
     jitter: bool,
+    error_types: Option<Vec<String>>,
+    error_messages: Option<Vec<String>>,
 }
 
 impl Default for RetryStrategy {
@@ -24,6 +29,8 @@ impl Default for RetryStrategy {
             max_delay: Duration::from_secs(60),
             backoff_rate: 2.0,
             jitter: true,
+            error_types: None,
+            error_messages: None,
         }
     }
 }
@@ -67,6 +74,44 @@ impl RetryStrategy {
         self
     }
 
+    /// Retries only errors whose type (the `ErrorType` a failed step records: the error's
+    /// type name) is one of `types`, or that [`RetryStrategy::retry_error_messages`] names.
+    pub fn retry_error_types<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        types: I,
+    ) -> Self {
+        self.error_types = Some(types.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Retries only errors whose message contains one of `parts`, or that
+    /// [`RetryStrategy::retry_error_types`] names.
+    pub fn retry_error_messages<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        parts: I,
+    ) -> Self {
+        self.error_messages = Some(parts.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Whether an error of `error_type` saying `message` may be retried at all.
+    pub(crate) fn retries(&self, error_type: &str, message: &str) -> bool {
+        if self.error_types.is_none() && self.error_messages.is_none() {
+            return true;
+        }
+        let by_type = self
+            .error_types
+            .iter()
+            .flatten()
+            .any(|known| known == error_type);
+        let by_message = self
+            .error_messages
+            .iter()
+            .flatten()
+            .any(|part| message.contains(part.as_str()));
+        by_type || by_message
+    }
+
     /// After `attempts_made` attempts failed, the delay before the next one; `None` when
     /// they are used up. `random` is a number in [0, 1) for the jitter.
     pub(crate) fn next_delay(&self, attempts_made: u32, random: f64) -> Option<Duration> {
@@ -97,6 +142,18 @@ mod tests {
             [Some(5), Some(10), Some(20), Some(40), Some(60), None]
         );
         assert_eq!(RetryStrategy::none().next_delay(1, 0.5), None);
+    }
+
+    #[test]
+    fn error_filters_retry_only_what_they_name() {
+        let all = RetryStrategy::default();
+        assert!(all.retries("Anything", "at all"));
+        let typed = RetryStrategy::default().retry_error_types(["TransientError"]);
+        assert!(typed.retries("TransientError", "x"));
+        assert!(!typed.retries("ValidationError", "x"));
+        let worded = typed.clone().retry_error_messages(["timed out"]);
+        assert!(worded.retries("ValidationError", "the call timed out"));
+        assert!(!worded.retries("ValidationError", "bad input"));
     }
 
     #[test]

@@ -48,6 +48,11 @@ impl ExecutionState {
         }
     }
 
+    /// The execution's ARN.
+    pub(crate) fn arn(&self) -> &str {
+        &self.arn
+    }
+
     /// The recorded operation `id`, if any.
     pub(crate) fn operation(&self, id: &str) -> Option<Operation> {
         lock(&self.operations).get(id).cloned()

@@ -63,7 +63,7 @@ impl LocalRunner {
         let payload =
             serde_json::to_string(event).map_err(|source| DurableError::Serialization {
                 name: "execution input".to_owned(),
-                source,
+                message: source.to_string(),
             })?;
         self.service.start(payload);
         self.resume(handler).await

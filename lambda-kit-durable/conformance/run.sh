@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs AWS's durable-execution conformance suite offline against this crate's functions.
+#
+#   lambda-kit-durable/conformance/run.sh [run.sh options of the harness, e.g. --suite step wait]
+#
+# The harness is ../shared/durable-conformance next to the repository (or
+# $DURABLE_CONFORMANCE). The bootstrap is built in debug (quicker to build; the suite
+# measures behaviour, not speed); $DURABLE_PROFILE=release builds it in release.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+harness="${DURABLE_CONFORMANCE:-$root/../shared/durable-conformance}"
+if [ ! -x "$harness/run.sh" ]; then
+  echo "durable conformance: no harness at $harness (set DURABLE_CONFORMANCE)" >&2
+  exit 3
+fi
+profile="${DURABLE_PROFILE:-debug}"
+flag=""
+[ "$profile" = release ] && flag="--release"
+(cd "$root" && cargo build $flag -p lambda-kit-durable-conformance --bin durable-conformance)
+target="${CARGO_TARGET_DIR:-$root/target}"
+"$harness/setup.sh" >/dev/null
+DURABLE_BOOTSTRAP="$target/$profile/durable-conformance" exec "$harness/run.sh" "$here/template.yaml" "$@"

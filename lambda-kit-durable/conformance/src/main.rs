@@ -1,0 +1,42 @@
+//! One bootstrap for every conformance function: `$CASE` (set per function in
+//! `template.yaml`) picks the handler, each the Rust counterpart of the requirement's
+//! reference handler (`requirements` in the template's `TestingMetadata`).
+
+mod step;
+mod wait;
+
+use std::sync::Arc;
+
+use lambda_kit_durable::aws::LambdaCheckpoints;
+use lambda_kit_durable::{DurableContext, DurableError, durable_fn};
+use serde_json::Value;
+
+/// The handler `$CASE` names.
+async fn handler(event: Value, ctx: DurableContext) -> Result<Value, DurableError> {
+    let case = std::env::var("CASE").unwrap_or_default();
+    if let Some(result) = step::run(&case, &event, &ctx).await {
+        return result;
+    }
+    if let Some(result) = wait::run(&case, &ctx).await {
+        return result;
+    }
+    Err(DurableError::failed(
+        "UnknownCase",
+        format!("no conformance handler is named {case:?}"),
+    ))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_kit::Error> {
+    let runtime = lambda_kit::Runtime::from_env()?;
+    let checkpoints = Arc::new(LambdaCheckpoints::from_env().await);
+    runtime.run(durable_fn(checkpoints, handler)).await
+}
+
+/// The text of a string event, or the event as JSON.
+fn text(event: &Value) -> String {
+    match event {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
