@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/features"
 export RUSTFLAGS="-D warnings"
-for package in lambda-kit lambda-kit-idempotency lambda-kit-parameters; do
+for package in lambda-kit lambda-kit-idempotency lambda-kit-parameters lambda-kit-durable; do
   features="$(cargo metadata --no-deps --format-version 1 | python3 -c "
 import json, sys
 package = next(p for p in json.load(sys.stdin)['packages'] if p['name'] == '$package')
