@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::protocol::{
-    ErrorObject, ExecutionDetails, ExecutionStatePage, Operation, OperationUpdate, StepDetails,
-    WaitDetails,
+    ContextDetails, ErrorObject, ExecutionDetails, ExecutionStatePage, Operation, OperationUpdate,
+    StepDetails, WaitDetails,
 };
 use crate::service::{CheckpointAnswer, CheckpointService, ServiceError, ServiceFuture};
 
@@ -166,6 +166,11 @@ fn to_sdk_update(
         .set_sub_type(update.sub_type.map(wire_name))
         .set_payload(update.payload)
         .set_error(update.error.map(to_sdk_error))
+        .set_context_options(update.context_options.map(|options| {
+            sdk::ContextOptions::builder()
+                .replay_children(options.replay_children)
+                .build()
+        }))
         .set_step_options(update.step_options.map(|options| {
             sdk::StepOptions::builder()
                 .next_attempt_delay_seconds(clamp_i32(options.next_attempt_delay_seconds))
@@ -217,6 +222,11 @@ fn from_sdk_operation(operation: &aws_sdk_lambda::types::Operation) -> Option<Op
             .map(|details| ExecutionDetails {
                 input_payload: details.input_payload().map(str::to_owned),
             }),
+        context_details: operation.context_details().map(|details| ContextDetails {
+            result: details.result().map(str::to_owned),
+            replay_children: details.replay_children().unwrap_or_default(),
+            error: details.error().map(from_sdk_error),
+        }),
         step_details: operation.step_details().map(|details| StepDetails {
             attempt: u32::try_from(details.attempt()).unwrap_or_default(),
             next_attempt_timestamp: details.next_attempt_timestamp().map(epoch_millis),

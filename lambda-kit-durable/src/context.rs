@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use crate::error::DurableError;
 use crate::id::operation_id;
 use crate::protocol::{
-    ErrorObject, Operation, OperationAction, OperationStatus, OperationSubType, OperationType,
-    OperationUpdate, StepOptions, WaitOptions,
+    ContextOptions, ErrorObject, Operation, OperationAction, OperationStatus, OperationSubType,
+    OperationType, OperationUpdate, StepOptions, WaitOptions,
 };
 use crate::retry::RetryStrategy;
 use crate::state::ExecutionState;
@@ -36,6 +36,9 @@ struct Inner {
     /// Operations started in this context so far.
     started: AtomicU64,
 }
+
+/// The largest result a child context checkpoints; a larger one is rebuilt on replay.
+const MAX_CHECKPOINTED_RESULT_BYTES: usize = 256 * 1024;
 
 /// What a step's code is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,6 +295,120 @@ impl DurableContext {
         }
     }
 
+    /// Runs `child` in a child context named `name`: its operations are grouped under the
+    /// context, and its result is checkpointed as the context's, so a replay returns it
+    /// without running the child again. A result over 256 KiB is not checkpointed: a replay
+    /// then runs the child again, its operations answering from their own checkpoints.
+    ///
+    /// An error of the child (its own, or a failed operation it did not handle) fails the
+    /// context, and comes back as [`DurableError::ContextFailed`], on replays too.
+    pub async fn run_in_child_context<T, F, Fut>(
+        &self,
+        name: &str,
+        child: F,
+    ) -> Result<T, DurableError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(DurableContext) -> Fut,
+        Fut: Future<Output = Result<T, DurableError>>,
+    {
+        self.run_in_child_context_with_serdes(name, &JsonSerdes, child)
+            .await
+    }
+
+    /// [`DurableContext::run_in_child_context`], with the result checkpointed by `serdes`.
+    /// The context's value is what `serdes` reads back from what it wrote, on the first run
+    /// as on replays (a result too large to checkpoint is returned as the child made it).
+    pub async fn run_in_child_context_with_serdes<T, F, Fut>(
+        &self,
+        name: &str,
+        serdes: &dyn Serdes<T>,
+        child: F,
+    ) -> Result<T, DurableError>
+    where
+        F: FnOnce(DurableContext) -> Fut,
+        Fut: Future<Output = Result<T, DurableError>>,
+    {
+        let requested = self.next(
+            OperationType::Context,
+            OperationSubType::RunInChildContext,
+            name,
+        );
+        let recorded = self.recorded(&requested)?;
+        let details = recorded
+            .as_ref()
+            .and_then(|operation| operation.context_details.clone())
+            .unwrap_or_default();
+        match recorded.as_ref().map(|operation| operation.status) {
+            Some(OperationStatus::Succeeded) if !details.replay_children => {
+                return read_result(name, serdes, details.result.as_deref());
+            }
+            Some(OperationStatus::Failed) => {
+                return Err(DurableError::ContextFailed {
+                    name: name.to_owned(),
+                    error: details.error.unwrap_or_default(),
+                });
+            }
+            Some(_) => {}
+            None => {
+                self.update(&requested, OperationAction::Start, |_| {})
+                    .await?;
+            }
+        }
+        let context = DurableContext {
+            inner: Arc::new(Inner {
+                state: Arc::clone(&self.inner.state),
+                parent_id: Some(requested.id.clone()),
+                started: AtomicU64::new(0),
+            }),
+        };
+        let value = match child(context).await {
+            Ok(value) => value,
+            // Suspension and failed checkpoints end the invocation, not the context.
+            Err(error @ (DurableError::Suspended { .. } | DurableError::Service(_))) => {
+                return Err(error);
+            }
+            Err(failure) => {
+                let error = failure.to_error_object();
+                let recorded_error = error.clone();
+                self.update(&requested, OperationAction::Fail, |update| {
+                    update.error = Some(recorded_error);
+                })
+                .await?;
+                return Err(DurableError::ContextFailed {
+                    name: name.to_owned(),
+                    error,
+                });
+            }
+        };
+        if details.replay_children {
+            // Succeeded before, with a result too large to keep: it was rebuilt just now.
+            return Ok(value);
+        }
+        let payload = serdes
+            .serialize(&value)
+            .map_err(|message| serdes_error(name, &message))?;
+        let replay_children = payload.len() > MAX_CHECKPOINTED_RESULT_BYTES;
+        let value = if replay_children {
+            value
+        } else {
+            serdes
+                .deserialize(&payload)
+                .map_err(|message| serdes_error(name, &message))?
+        };
+        let payload = if replay_children {
+            String::new()
+        } else {
+            payload
+        };
+        self.update(&requested, OperationAction::Succeed, |update| {
+            update.payload = Some(payload);
+            update.context_options = Some(ContextOptions { replay_children });
+        })
+        .await?;
+        Ok(value)
+    }
+
     /// Waits for `duration` (whole seconds, at least one) without running: the invocation
     /// is suspended, and a later one resumes after the wait.
     pub async fn wait(&self, name: &str, duration: Duration) -> Result<(), DurableError> {
@@ -383,6 +500,7 @@ impl DurableContext {
             sub_type: Some(requested.sub_type),
             payload: None,
             error: None,
+            context_options: None,
             step_options: None,
             wait_options: None,
         };

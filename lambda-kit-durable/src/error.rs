@@ -26,6 +26,15 @@ pub enum DurableError {
         /// Its last attempt's error.
         error: ErrorObject,
     },
+    /// A child context failed: the error its code returned, or that of an operation in it.
+    /// On replay, the recorded error.
+    #[error("child context {name:?} failed: {}", describe(.error))]
+    ContextFailed {
+        /// The context's name.
+        name: String,
+        /// Its error.
+        error: ErrorObject,
+    },
     /// The code asked for a different operation than the one recorded at this position:
     /// an execution's code must take the same path on every replay.
     #[error(
@@ -69,7 +78,9 @@ impl DurableError {
     /// The error as the execution's failure records it.
     pub(crate) fn to_error_object(&self) -> ErrorObject {
         match self {
-            DurableError::StepFailed { error, .. } | DurableError::Failed(error) => error.clone(),
+            DurableError::StepFailed { error, .. }
+            | DurableError::ContextFailed { error, .. }
+            | DurableError::Failed(error) => error.clone(),
             other => ErrorObject {
                 error_type: Some(other.type_name().to_owned()),
                 error_message: Some(other.to_string()),
@@ -82,6 +93,7 @@ impl DurableError {
         match self {
             DurableError::Suspended { .. } => "Suspended",
             DurableError::StepFailed { .. } => "StepError",
+            DurableError::ContextFailed { .. } => "ChildContextError",
             DurableError::NonDeterministic { .. } => "NonDeterministicExecution",
             DurableError::Serialization { .. } => "SerializationError",
             DurableError::Service(_) => "CheckpointError",

@@ -118,6 +118,7 @@ where
             sub_type: None,
             payload: Some(result),
             error: None,
+            context_options: None,
             step_options: None,
             wait_options: None,
         })

@@ -4,9 +4,10 @@
 //! where the execution left off.
 //!
 //! This is the first part of the SDK: the wire format, replay with deterministic operation
-//! ids, `step` (with retries) and `wait`, and a local runner (feature `testing`). Child
-//! contexts, callbacks, chained invokes, `map`, `parallel`, `wait_for_condition`, the Lambda
-//! client and the `#[lambda_kit::handler(durable)]` option are not here yet.
+//! ids, `step` (with retries), `wait` and child contexts, the Lambda client (feature `aws`),
+//! a lambda-kit handler ([`durable_fn`]) and a local runner (feature `testing`). Callbacks,
+//! chained invokes, `map`, `parallel`, `wait_for_condition` and the
+//! `#[lambda_kit::handler(durable)]` option are not here yet.
 //!
 //! ```
 //! # #[cfg(feature = "testing")]

@@ -172,6 +172,9 @@ pub struct Operation {
     /// The execution's input (on the `EXECUTION` operation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_details: Option<ExecutionDetails>,
+    /// A child context's outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_details: Option<ContextDetails>,
     /// A step's attempts and outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_details: Option<StepDetails>,
@@ -187,6 +190,22 @@ pub struct ExecutionDetails {
     /// The user's event, as JSON text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_payload: Option<String>,
+}
+
+/// A child context's details.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContextDetails {
+    /// The result, as the context's serializer wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// The result was too large to checkpoint: a replay runs the context again, its
+    /// operations answering from their own checkpoints.
+    #[serde(default)]
+    pub replay_children: bool,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorObject>,
 }
 
 /// A step's details.
@@ -258,12 +277,23 @@ pub struct OperationUpdate {
     /// An error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorObject>,
+    /// A child context's replay mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_options: Option<ContextOptions>,
     /// A step's retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_options: Option<StepOptions>,
     /// A wait's length.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_options: Option<WaitOptions>,
+}
+
+/// How a child context replays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContextOptions {
+    /// Whether a replay runs the context again instead of reading its result.
+    pub replay_children: bool,
 }
 
 /// A step retry's delay.
@@ -343,6 +373,7 @@ mod tests {
                 error_message: Some("card declined".into()),
                 ..ErrorObject::default()
             }),
+            context_options: None,
             step_options: Some(StepOptions {
                 next_attempt_delay_seconds: 5,
             }),

@@ -12,9 +12,9 @@ use crate::context::DurableContext;
 use crate::error::DurableError;
 use crate::execution;
 use crate::protocol::{
-    ExecutionDetails, ExecutionStatePage, InvocationInput, InvocationOutput, InvocationStatus,
-    Operation, OperationAction, OperationStatus, OperationType, OperationUpdate, StepDetails,
-    WaitDetails,
+    ContextDetails, ExecutionDetails, ExecutionStatePage, InvocationInput, InvocationOutput,
+    InvocationStatus, Operation, OperationAction, OperationStatus, OperationType, OperationUpdate,
+    StepDetails, WaitDetails,
 };
 use crate::service::{CheckpointAnswer, CheckpointService, ServiceError, ServiceFuture};
 
@@ -134,6 +134,7 @@ impl MemoryService {
                 execution_details: Some(ExecutionDetails {
                     input_payload: Some(payload),
                 }),
+                context_details: None,
                 step_details: None,
                 wait_details: None,
             }],
@@ -227,6 +228,7 @@ impl MemoryService {
                     start_timestamp: Some(now),
                     end_timestamp: None,
                     execution_details: None,
+                    context_details: None,
                     step_details: (update.kind == OperationType::Step).then(StepDetails::default),
                     wait_details: None,
                 });
@@ -280,6 +282,22 @@ impl MemoryService {
                         now + i64::try_from(seconds).unwrap_or(i64::MAX / 2_000) * 1000,
                     ),
                 });
+            }
+            (OperationType::Context, OperationAction::Start) => {}
+            (OperationType::Context, OperationAction::Succeed | OperationAction::Fail) => {
+                operation.context_details = Some(ContextDetails {
+                    result: update.payload,
+                    replay_children: update
+                        .context_options
+                        .is_some_and(|options| options.replay_children),
+                    error: update.error,
+                });
+                operation.status = if update.action == OperationAction::Succeed {
+                    OperationStatus::Succeeded
+                } else {
+                    OperationStatus::Failed
+                };
+                operation.end_timestamp = Some(now);
             }
             (OperationType::Execution, OperationAction::Succeed) => {
                 operation.status = OperationStatus::Succeeded;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use lambda_kit_durable::protocol::{InvocationStatus, OperationStatus, OperationType};
 use lambda_kit_durable::testing::LocalRunner;
-use lambda_kit_durable::{DurableContext, RetryStrategy, StepConfig};
+use lambda_kit_durable::{DurableContext, DurableError, RetryStrategy, StepConfig};
 
 #[derive(Debug, thiserror::Error)]
 #[error("card declined")]
@@ -233,4 +233,116 @@ async fn ids_depend_on_position_and_context_only() {
             lambda_kit_durable::id::operation_id(None, 2)
         ]
     );
+}
+
+#[tokio::test]
+async fn a_child_context_s_result_is_replayed_without_running_it_again() {
+    let runs = Arc::new(AtomicU32::new(0));
+    let handler = |_: serde_json::Value, ctx: DurableContext| {
+        let runs = Arc::clone(&runs);
+        async move {
+            let total: u32 = ctx
+                .run_in_child_context("sum", |child| async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    let a: u32 = child.step("a", |_| async { Ok::<_, Declined>(2) }).await?;
+                    let b: u32 = child.step("b", |_| async { Ok::<_, Declined>(3) }).await?;
+                    Ok(a + b)
+                })
+                .await?;
+            ctx.wait("pause", Duration::from_secs(5)).await?;
+            Ok(total)
+        }
+    };
+    let runner = LocalRunner::new();
+    let run = runner
+        .run(&serde_json::json!({}), handler)
+        .await
+        .expect("ends");
+    assert_eq!(run.output.result.as_deref(), Some("5"));
+    assert_eq!(run.invocations, 2);
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "the replay read the context's result"
+    );
+    let operations = runner.operations();
+    let context = &operations[1];
+    assert_eq!(context.kind, OperationType::Context);
+    // The steps hang off the context, with ids in its own namespace.
+    for (position, step) in operations[2..4].iter().enumerate() {
+        assert_eq!(step.parent_id.as_deref(), Some(context.id.as_str()));
+        let expected = lambda_kit_durable::id::operation_id(Some(&context.id), position as u64 + 1);
+        assert_eq!(step.id, expected);
+    }
+}
+
+#[tokio::test]
+async fn a_child_context_too_large_to_checkpoint_is_run_again_on_replay() {
+    let runs = Arc::new(AtomicU32::new(0));
+    let handler = |_: serde_json::Value, ctx: DurableContext| {
+        let runs = Arc::clone(&runs);
+        async move {
+            let large: String = ctx
+                .run_in_child_context("large", |child| async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    let piece: String = child
+                        .step("piece", |_| async {
+                            Ok::<_, Declined>("x".repeat(100 * 1024))
+                        })
+                        .await?;
+                    Ok(piece.repeat(3))
+                })
+                .await?;
+            ctx.wait("pause", Duration::from_secs(5)).await?;
+            Ok(large.len())
+        }
+    };
+    let runner = LocalRunner::new();
+    let run = runner
+        .run(&serde_json::json!({}), handler)
+        .await
+        .expect("ends");
+    assert_eq!(run.output.result.as_deref(), Some("307200"));
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "the replay rebuilt the result"
+    );
+    let details = runner.operations()[1]
+        .context_details
+        .clone()
+        .expect("details");
+    assert!(details.replay_children);
+    assert_eq!(details.result.as_deref(), Some(""));
+}
+
+#[tokio::test]
+async fn a_failed_child_context_fails_the_same_way_on_replay() {
+    let handler = |_: serde_json::Value, ctx: DurableContext| async move {
+        let failed = ctx
+            .run_in_child_context("charge", |child| async move {
+                let config = StepConfig::default().retry(RetryStrategy::none());
+                child
+                    .step_with("card", config, |_| async { Err::<u32, _>(Declined) })
+                    .await
+            })
+            .await;
+        let message = match failed {
+            Err(DurableError::ContextFailed { error, .. }) => error.error_message,
+            other => panic!("expected ContextFailed, got {other:?}"),
+        };
+        ctx.wait("pause", Duration::from_secs(1)).await?;
+        Ok(message)
+    };
+    let runner = LocalRunner::new();
+    let run = runner
+        .run(&serde_json::json!({}), handler)
+        .await
+        .expect("ends");
+    assert_eq!(run.output.result.as_deref(), Some("\"card declined\""));
+    assert_eq!(
+        run.invocations, 2,
+        "the second invocation replayed the failure"
+    );
+    assert_eq!(runner.operations()[1].status, OperationStatus::Failed);
 }

@@ -2,13 +2,14 @@
 //! `template.yaml`) picks the handler, each the Rust counterpart of the requirement's
 //! reference handler (`requirements` in the template's `TestingMetadata`).
 
+mod child;
 mod step;
 mod wait;
 
 use std::sync::Arc;
 
 use lambda_kit_durable::aws::LambdaCheckpoints;
-use lambda_kit_durable::{DurableContext, DurableError, durable_fn};
+use lambda_kit_durable::{DurableContext, DurableError, Serdes, durable_fn};
 use serde_json::Value;
 
 /// The handler `$CASE` names.
@@ -18,6 +19,9 @@ async fn handler(event: Value, ctx: DurableContext) -> Result<Value, DurableErro
         return result;
     }
     if let Some(result) = wait::run(&case, &ctx).await {
+        return result;
+    }
+    if let Some(result) = child::run(&case, &event, &ctx).await {
         return result;
     }
     Err(DurableError::failed(
@@ -31,6 +35,24 @@ async fn main() -> Result<(), lambda_kit::Error> {
     let runtime = lambda_kit::Runtime::from_env()?;
     let checkpoints = Arc::new(LambdaCheckpoints::from_env().await);
     runtime.run(durable_fn(checkpoints, handler)).await
+}
+
+/// The reference handlers' generic failure (`ErrorType` `RuntimeError`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct RuntimeError(String);
+
+/// Writes text in capitals and reads it back as it is (1-6, 3-14).
+struct Uppercase;
+
+impl Serdes<String> for Uppercase {
+    fn serialize(&self, value: &String) -> Result<String, String> {
+        Ok(value.to_uppercase())
+    }
+
+    fn deserialize(&self, text: &str) -> Result<String, String> {
+        Ok(text.to_owned())
+    }
 }
 
 /// The text of a string event, or the event as JSON.

@@ -3,35 +3,15 @@
 
 use std::time::Duration;
 
-use lambda_kit_durable::{
-    DurableContext, DurableError, RetryStrategy, Serdes, StepConfig, StepSemantics,
-};
+use lambda_kit_durable::{DurableContext, DurableError, RetryStrategy, StepConfig, StepSemantics};
 use serde_json::{Value, json};
 
-use crate::text;
-
-/// The reference handlers' generic failure.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct RuntimeError(String);
+use crate::{RuntimeError, Uppercase, text};
 
 /// A failure worth retrying.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct TransientError(String);
-
-/// Writes text in capitals and reads it back as it is (1-6).
-struct Uppercase;
-
-impl Serdes<String> for Uppercase {
-    fn serialize(&self, value: &String) -> Result<String, String> {
-        Ok(value.to_uppercase())
-    }
-
-    fn deserialize(&self, text: &str) -> Result<String, String> {
-        Ok(text.to_owned())
-    }
-}
 
 fn no_retry() -> StepConfig {
     StepConfig::default().retry(RetryStrategy::none())
