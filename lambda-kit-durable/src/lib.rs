@@ -4,9 +4,9 @@
 //! where the execution left off.
 //!
 //! This is the first part of the SDK: the wire format, replay with deterministic operation
-//! ids, `step` (with retries), `wait` and child contexts, the Lambda client (feature `aws`),
-//! a lambda-kit handler ([`durable_fn`]) and a local runner (feature `testing`). Callbacks,
-//! chained invokes, `map`, `parallel`, `wait_for_condition` and the
+//! ids, `step` (with retries), `wait`, child contexts and `wait_for_condition`, the Lambda
+//! client (feature `aws`), a lambda-kit handler ([`durable_fn`]) and a local runner (feature
+//! `testing`). Callbacks, chained invokes, `map`, `parallel` and the
 //! `#[lambda_kit::handler(durable)]` option are not here yet.
 //!
 //! ```
@@ -44,7 +44,10 @@ mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use context::{DurableContext, JsonSerdes, Serdes, StepConfig, StepContext, StepSemantics};
+pub use context::{
+    DurableContext, JsonSerdes, PollStrategy, Serdes, StepConfig, StepContext, StepSemantics,
+    WaitDecision,
+};
 pub use error::DurableError;
 pub use handler::{CHECKPOINT_FAILED, DurableFn, durable_fn};
 pub use retry::RetryStrategy;

@@ -269,6 +269,10 @@ impl MemoryService {
                     .get_or_insert_with(StepDetails::default);
                 details.attempt += 1;
                 details.error = update.error;
+                // A wait_for_condition's state between checks.
+                if update.payload.is_some() {
+                    details.result = update.payload;
+                }
                 details.next_attempt_timestamp =
                     Some(now + i64::try_from(delay_s).unwrap_or(i64::MAX / 2_000) * 1000);
                 operation.status = OperationStatus::Pending;

@@ -5,12 +5,29 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use lambda_kit_durable::protocol::{InvocationStatus, OperationStatus, OperationType};
-use lambda_kit_durable::testing::LocalRunner;
-use lambda_kit_durable::{DurableContext, DurableError, RetryStrategy, StepConfig};
+use lambda_kit_durable::testing::{LocalRun, LocalRunner};
+use lambda_kit_durable::{
+    DurableContext, DurableError, PollStrategy, RetryStrategy, StepConfig, WaitDecision,
+};
 
 #[derive(Debug, thiserror::Error)]
 #[error("card declined")]
 struct Declined;
+
+/// Runs `handler` to its end from an empty event; the runner keeps the history.
+async fn run_from_empty<R, F, Fut>(handler: F) -> (LocalRunner, LocalRun)
+where
+    R: serde::Serialize,
+    F: Fn(serde_json::Value, DurableContext) -> Fut,
+    Fut: std::future::Future<Output = Result<R, DurableError>>,
+{
+    let runner = LocalRunner::new();
+    let run = runner
+        .run(&serde_json::json!({}), handler)
+        .await
+        .expect("the run ends");
+    (runner, run)
+}
 
 #[tokio::test]
 async fn a_step_runs_once_and_replays_its_result_after_a_wait() {
@@ -87,11 +104,7 @@ async fn a_failing_step_is_retried_in_later_invocations_until_it_succeeds() {
             .await
         }
     };
-    let runner = LocalRunner::new();
-    let run = runner
-        .run(&serde_json::json!({}), handler)
-        .await
-        .expect("ends");
+    let (runner, run) = run_from_empty(handler).await;
     assert_eq!(run.output.result.as_deref(), Some("3"));
     assert_eq!(run.invocations, 3, "each retry waits in a new invocation");
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
@@ -108,11 +121,7 @@ async fn a_step_out_of_attempts_fails_the_execution_with_its_error() {
         ctx.step_with("charge", config, |_| async { Err::<u32, _>(Declined) })
             .await
     };
-    let runner = LocalRunner::new();
-    let run = runner
-        .run(&serde_json::json!({}), handler)
-        .await
-        .expect("ends");
+    let (runner, run) = run_from_empty(handler).await;
     assert_eq!(run.output.status, InvocationStatus::Failed);
     let error = run.output.error.expect("an error");
     assert_eq!(error.error_type.as_deref(), Some("Declined"));
@@ -253,11 +262,7 @@ async fn a_child_context_s_result_is_replayed_without_running_it_again() {
             Ok(total)
         }
     };
-    let runner = LocalRunner::new();
-    let run = runner
-        .run(&serde_json::json!({}), handler)
-        .await
-        .expect("ends");
+    let (runner, run) = run_from_empty(handler).await;
     assert_eq!(run.output.result.as_deref(), Some("5"));
     assert_eq!(run.invocations, 2);
     assert_eq!(
@@ -297,11 +302,7 @@ async fn a_child_context_too_large_to_checkpoint_is_run_again_on_replay() {
             Ok(large.len())
         }
     };
-    let runner = LocalRunner::new();
-    let run = runner
-        .run(&serde_json::json!({}), handler)
-        .await
-        .expect("ends");
+    let (runner, run) = run_from_empty(handler).await;
     assert_eq!(run.output.result.as_deref(), Some("307200"));
     assert_eq!(
         runs.load(Ordering::SeqCst),
@@ -334,15 +335,64 @@ async fn a_failed_child_context_fails_the_same_way_on_replay() {
         ctx.wait("pause", Duration::from_secs(1)).await?;
         Ok(message)
     };
-    let runner = LocalRunner::new();
-    let run = runner
-        .run(&serde_json::json!({}), handler)
-        .await
-        .expect("ends");
+    let (runner, run) = run_from_empty(handler).await;
     assert_eq!(run.output.result.as_deref(), Some("\"card declined\""));
     assert_eq!(
         run.invocations, 2,
         "the second invocation replayed the failure"
     );
     assert_eq!(runner.operations()[1].status, OperationStatus::Failed);
+}
+
+#[tokio::test]
+async fn a_condition_is_checked_once_per_invocation_with_its_state_checkpointed() {
+    let checks = Arc::new(AtomicU32::new(0));
+    let handler = |_: serde_json::Value, ctx: DurableContext| {
+        let checks = Arc::clone(&checks);
+        async move {
+            ctx.wait_for_condition(
+                "poll",
+                0_u32,
+                |state, _| async move {
+                    checks.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, Declined>(state + 1)
+                },
+                |state, _| {
+                    Ok::<_, Declined>(if *state >= 3 {
+                        WaitDecision::Stop
+                    } else {
+                        WaitDecision::Continue(Duration::from_secs(10))
+                    })
+                },
+            )
+            .await
+        }
+    };
+    let (_, run) = run_from_empty(handler).await;
+    assert_eq!(run.output.result.as_deref(), Some("3"));
+    assert_eq!(run.invocations, 3, "a suspension between checks");
+    assert_eq!(
+        checks.load(Ordering::SeqCst),
+        3,
+        "each check ran once, from the saved state"
+    );
+}
+
+#[tokio::test]
+async fn a_poll_strategy_out_of_attempts_fails_the_condition() {
+    let handler = |_: serde_json::Value, ctx: DurableContext| async move {
+        let strategy = PollStrategy::default().max_attempts(2).without_jitter();
+        ctx.wait_for_condition(
+            "poll",
+            0_u32,
+            |state, _| async move { Ok::<_, Declined>(state + 1) },
+            |_, attempt| strategy.decide(true, attempt),
+        )
+        .await
+    };
+    let (_, run) = run_from_empty(handler).await;
+    assert_eq!(run.output.status, InvocationStatus::Failed);
+    let error = run.output.error.expect("an error");
+    assert_eq!(error.error_type.as_deref(), Some("WaitForConditionError"));
+    assert_eq!(run.invocations, 2);
 }

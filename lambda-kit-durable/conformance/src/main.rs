@@ -3,6 +3,7 @@
 //! reference handler (`requirements` in the template's `TestingMetadata`).
 
 mod child;
+mod condition;
 mod step;
 mod wait;
 
@@ -22,6 +23,9 @@ async fn handler(event: Value, ctx: DurableContext) -> Result<Value, DurableErro
         return result;
     }
     if let Some(result) = child::run(&case, &event, &ctx).await {
+        return result;
+    }
+    if let Some(result) = condition::run(&case, &event, &ctx).await {
         return result;
     }
     Err(DurableError::failed(
