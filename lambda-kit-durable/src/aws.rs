@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::protocol::{
-    ContextDetails, ErrorObject, ExecutionDetails, ExecutionStatePage, Operation, OperationUpdate,
-    StepDetails, WaitDetails,
+    CallbackDetails, ContextDetails, ErrorObject, ExecutionDetails, ExecutionStatePage, Operation,
+    OperationUpdate, StepDetails, WaitDetails,
 };
 use crate::service::{CheckpointAnswer, CheckpointService, ServiceError, ServiceFuture};
 
@@ -176,6 +176,12 @@ fn to_sdk_update(
                 .next_attempt_delay_seconds(clamp_i32(options.next_attempt_delay_seconds))
                 .build()
         }))
+        .set_callback_options(update.callback_options.map(|options| {
+            sdk::CallbackOptions::builder()
+                .timeout_seconds(clamp_i32(options.timeout_seconds))
+                .heartbeat_timeout_seconds(clamp_i32(options.heartbeat_timeout_seconds))
+                .build()
+        }))
         .set_wait_options(update.wait_options.map(|options| {
             sdk::WaitOptions::builder()
                 .wait_seconds(clamp_i32(options.wait_seconds))
@@ -235,6 +241,11 @@ fn from_sdk_operation(operation: &aws_sdk_lambda::types::Operation) -> Option<Op
         }),
         wait_details: operation.wait_details().map(|details| WaitDetails {
             scheduled_end_timestamp: details.scheduled_end_timestamp().map(epoch_millis),
+        }),
+        callback_details: operation.callback_details().map(|details| CallbackDetails {
+            callback_id: details.callback_id().unwrap_or_default().to_owned(),
+            result: details.result().map(str::to_owned),
+            error: details.error().map(from_sdk_error),
         }),
     })
 }

@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::DurableError;
 use crate::id::operation_id;
 use crate::protocol::{
-    ContextOptions, ErrorObject, Operation, OperationAction, OperationStatus, OperationSubType,
-    OperationType, OperationUpdate, StepOptions, WaitOptions,
+    CallbackOptions, ContextOptions, ErrorObject, Operation, OperationAction, OperationStatus,
+    OperationSubType, OperationType, OperationUpdate, StepOptions, WaitOptions,
 };
 use crate::retry::RetryStrategy;
 use crate::state::ExecutionState;
@@ -100,6 +101,81 @@ impl<T: Serialize + DeserializeOwned> Serdes<T> for JsonSerdes {
 
     fn deserialize(&self, text: &str) -> Result<T, String> {
         serde_json::from_str(text).map_err(|error| error.to_string())
+    }
+}
+
+/// How a callback is created.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallbackConfig {
+    timeout: Option<Duration>,
+    heartbeat_timeout: Option<Duration>,
+    submitter: StepConfig,
+}
+
+impl CallbackConfig {
+    /// The callback times out unless completed within `timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The callback times out when no heartbeat came for `timeout`.
+    pub fn heartbeat_timeout(mut self, timeout: Duration) -> Self {
+        self.heartbeat_timeout = Some(timeout);
+        self
+    }
+
+    /// How [`DurableContext::wait_for_callback`]'s submitter step runs.
+    pub fn submitter(mut self, config: StepConfig) -> Self {
+        self.submitter = config;
+        self
+    }
+}
+
+/// A callback created by [`DurableContext::create_callback`].
+#[derive(Debug, Clone)]
+pub struct Callback {
+    id: String,
+    operation_id: String,
+    name: String,
+    context: DurableContext,
+}
+
+impl Callback {
+    /// The id the outside system completes the callback with.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// What the outside system sent (`None` when it sent no result), once it completed the
+    /// callback; until then the handler is suspended ([`DurableError::Suspended`]). A
+    /// failure it sent, or a timeout, is [`DurableError::CallbackFailed`].
+    pub fn result(&self) -> Result<Option<String>, DurableError> {
+        let state = &self.context.inner.state;
+        let operation = state.operation(&self.operation_id);
+        let status = operation.as_ref().map(|operation| operation.status);
+        let details = operation
+            .and_then(|operation| operation.callback_details)
+            .unwrap_or_default();
+        let failed = |error_type: &str, message: &str| DurableError::CallbackFailed {
+            name: self.name.clone(),
+            error: Box::new(details.error.clone().unwrap_or_else(|| ErrorObject {
+                error_type: Some(error_type.to_owned()),
+                error_message: Some(message.to_owned()),
+                ..ErrorObject::default()
+            })),
+        };
+        match status {
+            Some(OperationStatus::Succeeded) => Ok(details.result.clone()),
+            Some(OperationStatus::Failed) => Err(failed("CallbackError", "the callback failed")),
+            Some(OperationStatus::TimedOut) => {
+                Err(failed("CallbackTimeoutError", "the callback timed out"))
+            }
+            Some(OperationStatus::Cancelled | OperationStatus::Stopped) => {
+                Err(failed("CallbackError", "the callback was stopped"))
+            }
+            _ => Err(state.suspend(format!("callback {:?} has not been completed", self.name))),
+        }
     }
 }
 
@@ -266,7 +342,7 @@ impl DurableContext {
                     .unwrap_or_default();
                 return Err(DurableError::StepFailed {
                     name: name.to_owned(),
-                    error,
+                    error: Box::new(error),
                 });
             }
             Some(OperationStatus::Pending) => {
@@ -364,7 +440,7 @@ impl DurableContext {
         match recorded {
             Ok(()) => DurableError::StepFailed {
                 name: name.to_owned(),
-                error,
+                error: Box::new(error),
             },
             Err(failure) => failure,
         }
@@ -404,11 +480,24 @@ impl DurableContext {
         F: FnOnce(DurableContext) -> Fut,
         Fut: Future<Output = Result<T, DurableError>>,
     {
-        let requested = self.next(
-            OperationType::Context,
-            OperationSubType::RunInChildContext,
-            name,
-        );
+        self.child_context(name, OperationSubType::RunInChildContext, serdes, child)
+            .await
+    }
+
+    /// A child context recorded with `sub_type` (the operations built on child contexts
+    /// record their own).
+    async fn child_context<T, F, Fut>(
+        &self,
+        name: &str,
+        sub_type: OperationSubType,
+        serdes: &dyn Serdes<T>,
+        child: F,
+    ) -> Result<T, DurableError>
+    where
+        F: FnOnce(DurableContext) -> Fut,
+        Fut: Future<Output = Result<T, DurableError>>,
+    {
+        let requested = self.next(OperationType::Context, sub_type, name);
         let recorded = self.recorded(&requested)?;
         let details = recorded
             .as_ref()
@@ -421,7 +510,7 @@ impl DurableContext {
             Some(OperationStatus::Failed) => {
                 return Err(DurableError::ContextFailed {
                     name: name.to_owned(),
-                    error: details.error.unwrap_or_default(),
+                    error: Box::new(details.error.unwrap_or_default()),
                 });
             }
             Some(_) => {}
@@ -452,7 +541,7 @@ impl DurableContext {
                 .await?;
                 return Err(DurableError::ContextFailed {
                     name: name.to_owned(),
-                    error,
+                    error: Box::new(error),
                 });
             }
         };
@@ -544,7 +633,7 @@ impl DurableContext {
             Some(OperationStatus::Failed) => {
                 return Err(DurableError::StepFailed {
                     name: name.to_owned(),
-                    error: details.error.unwrap_or_default(),
+                    error: Box::new(details.error.unwrap_or_default()),
                 });
             }
             Some(OperationStatus::Pending) => {
@@ -573,7 +662,7 @@ impl DurableContext {
             .await?;
             Err(DurableError::StepFailed {
                 name: name.to_owned(),
-                error,
+                error: Box::new(error),
             })
         };
         let state = match check(state, StepContext { attempt }).await {
@@ -624,6 +713,89 @@ impl DurableContext {
                 Err(self.suspend(format!("{name:?} checks again in {seconds} s")))
             }
         }
+    }
+
+    /// Creates a callback named `name`: an outside system completes it with its id
+    /// ([`Callback::id`]) through `SendDurableExecutionCallbackSuccess` or `...Failure`, and
+    /// [`Callback::result`] waits for that. Creating it never fails for the callback's
+    /// outcome: that comes from `result`, the same on every replay.
+    pub async fn create_callback(
+        &self,
+        name: &str,
+        config: CallbackConfig,
+    ) -> Result<Callback, DurableError> {
+        let requested = self.next(OperationType::Callback, OperationSubType::Callback, name);
+        if self.recorded(&requested)?.is_none() {
+            self.update(&requested, OperationAction::Start, |update| {
+                update.callback_options = Some(CallbackOptions {
+                    timeout_seconds: config.timeout.map_or(0, |timeout| timeout.as_secs()),
+                    heartbeat_timeout_seconds: config
+                        .heartbeat_timeout
+                        .map_or(0, |timeout| timeout.as_secs()),
+                });
+            })
+            .await?;
+        }
+        let id = self
+            .inner
+            .state
+            .operation(&requested.id)
+            .and_then(|operation| operation.callback_details)
+            .map(|details| details.callback_id)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                DurableError::failed(
+                    "CallbackError",
+                    format!("the service gave callback {name:?} no id"),
+                )
+            })?;
+        Ok(Callback {
+            id,
+            operation_id: requested.id,
+            name: name.to_owned(),
+            context: self.clone(),
+        })
+    }
+
+    /// Creates a callback, hands its id to `submitter` in a step (retried as `config`
+    /// says), and waits for the callback's result: the usual way to ask an outside system
+    /// (a person, a queue, a partner's API) to answer. It runs in a child context named
+    /// `name`; a failed submitter or callback fails it, as [`DurableError::ContextFailed`].
+    pub async fn wait_for_callback<E, F, Fut>(
+        &self,
+        name: &str,
+        config: CallbackConfig,
+        submitter: F,
+    ) -> Result<Option<String>, DurableError>
+    where
+        E: std::fmt::Display,
+        F: FnOnce(String) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+    {
+        let prefix = if name.is_empty() {
+            String::new()
+        } else {
+            format!("{name} ")
+        };
+        let step_config = config.submitter.clone();
+        self.child_context(
+            name,
+            OperationSubType::WaitForCallback,
+            &JsonSerdes,
+            |child| async move {
+                let callback = child
+                    .create_callback(&format!("{prefix}create callback id"), config)
+                    .await?;
+                let id = callback.id().to_owned();
+                child
+                    .step_with(&format!("{prefix}submitter"), step_config, |_| async move {
+                        submitter(id).await.map(|()| Value::Null)
+                    })
+                    .await?;
+                callback.result()
+            },
+        )
+        .await
     }
 
     /// Waits for `duration` (whole seconds, at least one) without running: the invocation
@@ -720,6 +892,7 @@ impl DurableContext {
             context_options: None,
             step_options: None,
             wait_options: None,
+            callback_options: None,
         };
         fill(&mut update);
         self.inner.state.checkpoint(update).await

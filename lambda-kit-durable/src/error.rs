@@ -24,7 +24,7 @@ pub enum DurableError {
         /// The step's name.
         name: String,
         /// Its last attempt's error.
-        error: ErrorObject,
+        error: Box<ErrorObject>,
     },
     /// A child context failed: the error its code returned, or that of an operation in it.
     /// On replay, the recorded error.
@@ -33,7 +33,15 @@ pub enum DurableError {
         /// The context's name.
         name: String,
         /// Its error.
-        error: ErrorObject,
+        error: Box<ErrorObject>,
+    },
+    /// A callback was failed by the outside system, or timed out. On replay, the same.
+    #[error("callback {name:?} failed: {}", describe(.error))]
+    CallbackFailed {
+        /// The callback's name.
+        name: String,
+        /// The error sent, or the timeout.
+        error: Box<ErrorObject>,
     },
     /// The code asked for a different operation than the one recorded at this position:
     /// an execution's code must take the same path on every replay.
@@ -62,17 +70,17 @@ pub enum DurableError {
     Service(#[from] ServiceError),
     /// The handler failed on its own terms; the execution fails with this error.
     #[error("{}", describe(.0))]
-    Failed(ErrorObject),
+    Failed(Box<ErrorObject>),
 }
 
 impl DurableError {
     /// A failure of the execution with a type and a message, as the history records it.
     pub fn failed(error_type: impl Into<String>, message: impl Into<String>) -> Self {
-        DurableError::Failed(ErrorObject {
+        DurableError::Failed(Box::new(ErrorObject {
             error_type: Some(error_type.into()),
             error_message: Some(message.into()),
             ..ErrorObject::default()
-        })
+        }))
     }
 
     /// The error as the execution's failure records it.
@@ -80,7 +88,8 @@ impl DurableError {
         match self {
             DurableError::StepFailed { error, .. }
             | DurableError::ContextFailed { error, .. }
-            | DurableError::Failed(error) => error.clone(),
+            | DurableError::CallbackFailed { error, .. }
+            | DurableError::Failed(error) => (**error).clone(),
             other => ErrorObject {
                 error_type: Some(other.type_name().to_owned()),
                 error_message: Some(other.to_string()),
@@ -94,6 +103,7 @@ impl DurableError {
             DurableError::Suspended { .. } => "Suspended",
             DurableError::StepFailed { .. } => "StepError",
             DurableError::ContextFailed { .. } => "ChildContextError",
+            DurableError::CallbackFailed { .. } => "CallbackError",
             DurableError::NonDeterministic { .. } => "NonDeterministicExecution",
             DurableError::Serialization { .. } => "SerializationError",
             DurableError::Service(_) => "CheckpointError",

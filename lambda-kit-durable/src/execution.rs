@@ -121,6 +121,7 @@ where
             context_options: None,
             step_options: None,
             wait_options: None,
+            callback_options: None,
         })
         .await?;
     Ok(succeeded(Some(String::new())))

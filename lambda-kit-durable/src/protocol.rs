@@ -181,6 +181,24 @@ pub struct Operation {
     /// A wait's end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_details: Option<WaitDetails>,
+    /// A callback's id and outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_details: Option<CallbackDetails>,
+}
+
+/// A callback's details.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CallbackDetails {
+    /// The id an outside system completes the callback with.
+    #[serde(default)]
+    pub callback_id: String,
+    /// The result it sent, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// The error it sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorObject>,
 }
 
 /// The `EXECUTION` operation's details.
@@ -286,6 +304,19 @@ pub struct OperationUpdate {
     /// A wait's length.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_options: Option<WaitOptions>,
+    /// A callback's timeouts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_options: Option<CallbackOptions>,
+}
+
+/// A callback's timeouts, in seconds (0: none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CallbackOptions {
+    /// How long the callback may take in all.
+    pub timeout_seconds: u64,
+    /// How long it may go without a heartbeat.
+    pub heartbeat_timeout_seconds: u64,
 }
 
 /// How a child context replays.
@@ -378,6 +409,7 @@ mod tests {
                 next_attempt_delay_seconds: 5,
             }),
             wait_options: None,
+            callback_options: None,
         };
         assert_eq!(
             serde_json::to_value(&update).expect("serializes"),

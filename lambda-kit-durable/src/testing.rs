@@ -12,9 +12,9 @@ use crate::context::DurableContext;
 use crate::error::DurableError;
 use crate::execution;
 use crate::protocol::{
-    ContextDetails, ExecutionDetails, ExecutionStatePage, InvocationInput, InvocationOutput,
-    InvocationStatus, Operation, OperationAction, OperationStatus, OperationType, OperationUpdate,
-    StepDetails, WaitDetails,
+    CallbackDetails, ContextDetails, ErrorObject, ExecutionDetails, ExecutionStatePage,
+    InvocationInput, InvocationOutput, InvocationStatus, Operation, OperationAction,
+    OperationStatus, OperationType, OperationUpdate, StepDetails, WaitDetails,
 };
 use crate::service::{CheckpointAnswer, CheckpointService, ServiceError, ServiceFuture};
 
@@ -97,6 +97,35 @@ impl LocalRunner {
     pub fn operations(&self) -> Vec<Operation> {
         self.service.lock().operations.clone()
     }
+
+    /// The ids of the callbacks waiting to be completed, oldest first.
+    pub fn pending_callbacks(&self) -> Vec<String> {
+        self.service
+            .lock()
+            .operations
+            .iter()
+            .filter(|operation| operation.status == OperationStatus::Started)
+            .filter_map(|operation| operation.callback_details.as_ref())
+            .map(|details| details.callback_id.clone())
+            .collect()
+    }
+
+    /// Completes callback `id` with `result`, as `SendDurableExecutionCallbackSuccess`
+    /// does; [`LocalRunner::resume`] then continues the execution.
+    pub fn succeed_callback(&self, id: &str, result: &str) -> Result<(), ServiceError> {
+        self.service.end_callback(id, |operation, details| {
+            details.result = Some(result.to_owned());
+            operation.status = OperationStatus::Succeeded;
+        })
+    }
+
+    /// Fails callback `id` with `error`, as `SendDurableExecutionCallbackFailure` does.
+    pub fn fail_callback(&self, id: &str, error: ErrorObject) -> Result<(), ServiceError> {
+        self.service.end_callback(id, |operation, details| {
+            details.error = Some(error);
+            operation.status = OperationStatus::Failed;
+        })
+    }
 }
 
 /// The durable-execution service's side, in memory.
@@ -137,10 +166,40 @@ impl MemoryService {
                 context_details: None,
                 step_details: None,
                 wait_details: None,
+                callback_details: None,
             }],
             token: 0,
             now_ms: START_MS,
         };
+    }
+
+    /// Ends the started callback `id` as `end` says.
+    fn end_callback(
+        &self,
+        id: &str,
+        end: impl FnOnce(&mut Operation, &mut CallbackDetails),
+    ) -> Result<(), ServiceError> {
+        let mut execution = self.lock();
+        let now = execution.now_ms;
+        let operation = execution
+            .operations
+            .iter_mut()
+            .find(|operation| {
+                operation.status == OperationStatus::Started
+                    && operation
+                        .callback_details
+                        .as_ref()
+                        .is_some_and(|details| details.callback_id == id)
+            })
+            .ok_or_else(|| ServiceError {
+                message: format!("no callback {id:?} is waiting"),
+                retryable: false,
+            })?;
+        let mut details = operation.callback_details.take().unwrap_or_default();
+        end(operation, &mut details);
+        operation.callback_details = Some(details);
+        operation.end_timestamp = Some(now);
+        Ok(())
     }
 
     fn invocation_input(&self) -> InvocationInput {
@@ -231,6 +290,14 @@ impl MemoryService {
                     context_details: None,
                     step_details: (update.kind == OperationType::Step).then(StepDetails::default),
                     wait_details: None,
+                    // The service gives a callback its id when it starts.
+                    callback_details: (update.kind == OperationType::Callback).then(|| {
+                        CallbackDetails {
+                            callback_id: format!("callback-{}", update.id),
+                            result: None,
+                            error: None,
+                        }
+                    }),
                 });
                 execution.operations.len() - 1
             }
@@ -287,7 +354,7 @@ impl MemoryService {
                     ),
                 });
             }
-            (OperationType::Context, OperationAction::Start) => {}
+            (OperationType::Context | OperationType::Callback, OperationAction::Start) => {}
             (OperationType::Context, OperationAction::Succeed | OperationAction::Fail) => {
                 operation.context_details = Some(ContextDetails {
                     result: update.payload,

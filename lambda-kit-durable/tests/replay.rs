@@ -7,7 +7,8 @@ use std::time::Duration;
 use lambda_kit_durable::protocol::{InvocationStatus, OperationStatus, OperationType};
 use lambda_kit_durable::testing::{LocalRun, LocalRunner};
 use lambda_kit_durable::{
-    DurableContext, DurableError, PollStrategy, RetryStrategy, StepConfig, WaitDecision,
+    CallbackConfig, DurableContext, DurableError, PollStrategy, RetryStrategy, StepConfig,
+    WaitDecision,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -395,4 +396,77 @@ async fn a_poll_strategy_out_of_attempts_fails_the_condition() {
     let error = run.output.error.expect("an error");
     assert_eq!(error.error_type.as_deref(), Some("WaitForConditionError"));
     assert_eq!(run.invocations, 2);
+}
+
+#[tokio::test]
+async fn a_callback_suspends_until_completed_from_outside() {
+    let handler = |_: serde_json::Value, ctx: DurableContext| async move {
+        let callback = ctx
+            .create_callback("approval", CallbackConfig::default())
+            .await?;
+        callback.result()
+    };
+    let runner = LocalRunner::new();
+    let waiting = runner
+        .run(&serde_json::json!({}), handler)
+        .await
+        .expect("suspends");
+    assert_eq!(waiting.output.status, InvocationStatus::Pending);
+    let pending = runner.pending_callbacks();
+    assert_eq!(pending.len(), 1);
+    runner
+        .succeed_callback(&pending[0], "approved by Ada")
+        .expect("a waiting callback");
+    let done = runner.resume(handler).await.expect("ends");
+    assert_eq!(done.output.result.as_deref(), Some("\"approved by Ada\""));
+    assert!(runner.pending_callbacks().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_callback_and_a_failed_submitter_fail_their_operations() {
+    let handler = |_: serde_json::Value, ctx: DurableContext| async move {
+        let outcome = ctx
+            .wait_for_callback("approval", CallbackConfig::default(), |id| async move {
+                assert!(id.starts_with("callback-"), "{id}");
+                Ok::<_, Declined>(())
+            })
+            .await;
+        match outcome {
+            Err(DurableError::ContextFailed { error, .. }) => Ok(error.error_message),
+            other => other.map(|_| None),
+        }
+    };
+    let runner = LocalRunner::new();
+    runner
+        .run(&serde_json::json!({}), handler)
+        .await
+        .expect("suspends");
+    let id = runner
+        .pending_callbacks()
+        .pop()
+        .expect("a waiting callback");
+    runner
+        .fail_callback(
+            &id,
+            lambda_kit_durable::protocol::ErrorObject {
+                error_type: Some("Rejected".to_owned()),
+                error_message: Some("no budget".to_owned()),
+                ..Default::default()
+            },
+        )
+        .expect("a waiting callback");
+    let done = runner.resume(handler).await.expect("ends");
+    assert_eq!(done.output.result.as_deref(), Some("\"no budget\""));
+
+    // A submitter that fails (no retries) fails the wait without a callback completed.
+    let (_, run) = run_from_empty(|_: serde_json::Value, ctx: DurableContext| async move {
+        let config =
+            CallbackConfig::default().submitter(StepConfig::default().retry(RetryStrategy::none()));
+        ctx.wait_for_callback("approval", config, |_| async { Err::<(), _>(Declined) })
+            .await
+    })
+    .await;
+    assert_eq!(run.output.status, InvocationStatus::Failed);
+    let error = run.output.error.expect("an error");
+    assert_eq!(error.error_type.as_deref(), Some("Declined"));
 }

@@ -2,6 +2,7 @@
 //! `template.yaml`) picks the handler, each the Rust counterpart of the requirement's
 //! reference handler (`requirements` in the template's `TestingMetadata`).
 
+mod callback;
 mod child;
 mod condition;
 mod step;
@@ -26,6 +27,9 @@ async fn handler(event: Value, ctx: DurableContext) -> Result<Value, DurableErro
         return result;
     }
     if let Some(result) = condition::run(&case, &event, &ctx).await {
+        return result;
+    }
+    if let Some(result) = callback::run(&case, &event, &ctx).await {
         return result;
     }
     Err(DurableError::failed(
