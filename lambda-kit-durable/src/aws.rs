@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::protocol::{
-    CallbackDetails, ContextDetails, ErrorObject, ExecutionDetails, ExecutionStatePage, Operation,
-    OperationUpdate, StepDetails, WaitDetails,
+    CallbackDetails, ChainedInvokeDetails, ContextDetails, ErrorObject, ExecutionDetails,
+    ExecutionStatePage, Operation, OperationUpdate, StepDetails, WaitDetails,
 };
 use crate::service::{CheckpointAnswer, CheckpointService, ServiceError, ServiceFuture};
 
@@ -176,6 +176,21 @@ fn to_sdk_update(
                 .next_attempt_delay_seconds(clamp_i32(options.next_attempt_delay_seconds))
                 .build()
         }))
+        .set_chained_invoke_options(
+            update
+                .chained_invoke_options
+                .map(|options| {
+                    sdk::ChainedInvokeOptions::builder()
+                        .function_name(options.function_name)
+                        .set_tenant_id(options.tenant_id)
+                        .build()
+                })
+                .transpose()
+                .map_err(|error| ServiceError {
+                    message: format!("an invoke's options could not be built: {error}"),
+                    retryable: false,
+                })?,
+        )
         .set_callback_options(update.callback_options.map(|options| {
             sdk::CallbackOptions::builder()
                 .timeout_seconds(clamp_i32(options.timeout_seconds))
@@ -241,6 +256,12 @@ fn from_sdk_operation(operation: &aws_sdk_lambda::types::Operation) -> Option<Op
         }),
         wait_details: operation.wait_details().map(|details| WaitDetails {
             scheduled_end_timestamp: details.scheduled_end_timestamp().map(epoch_millis),
+        }),
+        chained_invoke_details: operation.chained_invoke_details().map(|details| {
+            ChainedInvokeDetails {
+                result: details.result().map(str::to_owned),
+                error: details.error().map(from_sdk_error),
+            }
         }),
         callback_details: operation.callback_details().map(|details| CallbackDetails {
             callback_id: details.callback_id().unwrap_or_default().to_owned(),

@@ -14,8 +14,8 @@ use serde_json::Value;
 use crate::error::DurableError;
 use crate::id::operation_id;
 use crate::protocol::{
-    CallbackOptions, ContextOptions, ErrorObject, Operation, OperationAction, OperationStatus,
-    OperationSubType, OperationType, OperationUpdate, StepOptions, WaitOptions,
+    CallbackOptions, ChainedInvokeOptions, ContextOptions, ErrorObject, Operation, OperationAction,
+    OperationStatus, OperationSubType, OperationType, OperationUpdate, StepOptions, WaitOptions,
 };
 use crate::retry::RetryStrategy;
 use crate::state::ExecutionState;
@@ -101,6 +101,20 @@ impl<T: Serialize + DeserializeOwned> Serdes<T> for JsonSerdes {
 
     fn deserialize(&self, text: &str) -> Result<T, String> {
         serde_json::from_str(text).map_err(|error| error.to_string())
+    }
+}
+
+/// How a function is invoked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvokeConfig {
+    tenant_id: Option<String>,
+}
+
+impl InvokeConfig {
+    /// Invokes a tenant-isolated function for `tenant`.
+    pub fn tenant_id(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant_id = Some(tenant.into());
+        self
     }
 }
 
@@ -798,6 +812,88 @@ impl DurableContext {
         .await
     }
 
+    /// Invokes the Lambda function `function_name` (a name or ARN, with a version or alias)
+    /// with `payload`, and returns what it answered. The invocation runs outside this one,
+    /// which is suspended meanwhile; a replay returns the recorded answer. A function that
+    /// fails or times out gives [`DurableError::InvokeFailed`], on replays too.
+    pub async fn invoke<P, R>(
+        &self,
+        name: &str,
+        function_name: &str,
+        payload: &P,
+        config: InvokeConfig,
+    ) -> Result<R, DurableError>
+    where
+        P: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.invoke_with_serdes(
+            name,
+            function_name,
+            payload,
+            config,
+            &JsonSerdes,
+            &JsonSerdes,
+        )
+        .await
+    }
+
+    /// [`DurableContext::invoke`], with the payload written by `payload_serdes` and the
+    /// answer read by `result_serdes`.
+    pub async fn invoke_with_serdes<P, R>(
+        &self,
+        name: &str,
+        function_name: &str,
+        payload: &P,
+        config: InvokeConfig,
+        payload_serdes: &dyn Serdes<P>,
+        result_serdes: &dyn Serdes<R>,
+    ) -> Result<R, DurableError> {
+        let requested = self.next(
+            OperationType::ChainedInvoke,
+            OperationSubType::ChainedInvoke,
+            name,
+        );
+        if self.recorded(&requested)?.is_none() {
+            let payload = payload_serdes
+                .serialize(payload)
+                .map_err(|message| serdes_error(name, &message))?;
+            self.update(&requested, OperationAction::Start, |update| {
+                update.payload = Some(payload);
+                update.chained_invoke_options = Some(ChainedInvokeOptions {
+                    function_name: function_name.to_owned(),
+                    tenant_id: config.tenant_id,
+                });
+            })
+            .await?;
+        }
+        // Read after the start too: the service may have answered at once.
+        let operation = self.inner.state.operation(&requested.id);
+        let status = operation.as_ref().map(|operation| operation.status);
+        let details = operation
+            .and_then(|operation| operation.chained_invoke_details)
+            .unwrap_or_default();
+        let failed = |error_type: &str, message: &str| DurableError::InvokeFailed {
+            name: name.to_owned(),
+            error: Box::new(details.error.clone().unwrap_or_else(|| ErrorObject {
+                error_type: Some(error_type.to_owned()),
+                error_message: Some(message.to_owned()),
+                ..ErrorObject::default()
+            })),
+        };
+        match status {
+            Some(OperationStatus::Succeeded) => {
+                read_result(name, result_serdes, details.result.as_deref())
+            }
+            Some(OperationStatus::Failed) => Err(failed("InvokeError", "the function failed")),
+            Some(OperationStatus::TimedOut) => Err(failed("InvokeError", "the function timed out")),
+            Some(OperationStatus::Stopped | OperationStatus::Cancelled) => {
+                Err(failed("InvokeError", "the invocation was stopped"))
+            }
+            _ => Err(self.suspend(format!("{function_name} has not answered {name:?} yet"))),
+        }
+    }
+
     /// Waits for `duration` (whole seconds, at least one) without running: the invocation
     /// is suspended, and a later one resumes after the wait.
     pub async fn wait(&self, name: &str, duration: Duration) -> Result<(), DurableError> {
@@ -893,6 +989,7 @@ impl DurableContext {
             step_options: None,
             wait_options: None,
             callback_options: None,
+            chained_invoke_options: None,
         };
         fill(&mut update);
         self.inner.state.checkpoint(update).await

@@ -43,6 +43,14 @@ pub enum DurableError {
         /// The error sent, or the timeout.
         error: Box<ErrorObject>,
     },
+    /// An invoked function failed, timed out or was stopped. On replay, the same.
+    #[error("invocation {name:?} failed: {}", describe(.error))]
+    InvokeFailed {
+        /// The invoke's name.
+        name: String,
+        /// The function's error.
+        error: Box<ErrorObject>,
+    },
     /// The code asked for a different operation than the one recorded at this position:
     /// an execution's code must take the same path on every replay.
     #[error(
@@ -89,6 +97,7 @@ impl DurableError {
             DurableError::StepFailed { error, .. }
             | DurableError::ContextFailed { error, .. }
             | DurableError::CallbackFailed { error, .. }
+            | DurableError::InvokeFailed { error, .. }
             | DurableError::Failed(error) => (**error).clone(),
             other => ErrorObject {
                 error_type: Some(other.type_name().to_owned()),
@@ -104,6 +113,7 @@ impl DurableError {
             DurableError::StepFailed { .. } => "StepError",
             DurableError::ContextFailed { .. } => "ChildContextError",
             DurableError::CallbackFailed { .. } => "CallbackError",
+            DurableError::InvokeFailed { .. } => "InvokeError",
             DurableError::NonDeterministic { .. } => "NonDeterministicExecution",
             DurableError::Serialization { .. } => "SerializationError",
             DurableError::Service(_) => "CheckpointError",

@@ -122,6 +122,7 @@ where
             step_options: None,
             wait_options: None,
             callback_options: None,
+            chained_invoke_options: None,
         })
         .await?;
     Ok(succeeded(Some(String::new())))

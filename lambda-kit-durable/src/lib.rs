@@ -4,9 +4,9 @@
 //! where the execution left off.
 //!
 //! This is the first part of the SDK: the wire format, replay with deterministic operation
-//! ids, `step` (with retries), `wait`, child contexts, `wait_for_condition` and callbacks,
-//! the Lambda client (feature `aws`), a lambda-kit handler ([`durable_fn`]) and a local
-//! runner (feature `testing`). Chained invokes, `map`, `parallel` and the
+//! ids, `step` (with retries), `wait`, child contexts, `wait_for_condition`, callbacks and
+//! chained invokes, the Lambda client (feature `aws`), a lambda-kit handler
+//! ([`durable_fn`]) and a local runner (feature `testing`). `map`, `parallel` and the
 //! `#[lambda_kit::handler(durable)]` option are not here yet.
 //!
 //! ```
@@ -45,8 +45,8 @@ mod state;
 pub mod testing;
 
 pub use context::{
-    Callback, CallbackConfig, DurableContext, JsonSerdes, PollStrategy, Serdes, StepConfig,
-    StepContext, StepSemantics, WaitDecision,
+    Callback, CallbackConfig, DurableContext, InvokeConfig, JsonSerdes, PollStrategy, Serdes,
+    StepConfig, StepContext, StepSemantics, WaitDecision,
 };
 pub use error::DurableError;
 pub use handler::{CHECKPOINT_FAILED, DurableFn, durable_fn};

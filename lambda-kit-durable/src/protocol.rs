@@ -184,6 +184,21 @@ pub struct Operation {
     /// A callback's id and outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_details: Option<CallbackDetails>,
+    /// An invoked function's outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chained_invoke_details: Option<ChainedInvokeDetails>,
+}
+
+/// An invoked function's outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ChainedInvokeDetails {
+    /// What the function answered, as JSON text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// How it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorObject>,
 }
 
 /// A callback's details.
@@ -307,6 +322,20 @@ pub struct OperationUpdate {
     /// A callback's timeouts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_options: Option<CallbackOptions>,
+    /// The function a chained invoke calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chained_invoke_options: Option<ChainedInvokeOptions>,
+}
+
+/// The function a chained invoke calls.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ChainedInvokeOptions {
+    /// Its name or ARN (with a version or alias).
+    pub function_name: String,
+    /// The tenant it runs for, for a tenant-isolated function.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
 }
 
 /// A callback's timeouts, in seconds (0: none).
@@ -410,6 +439,7 @@ mod tests {
             }),
             wait_options: None,
             callback_options: None,
+            chained_invoke_options: None,
         };
         assert_eq!(
             serde_json::to_value(&update).expect("serializes"),

@@ -167,6 +167,7 @@ impl MemoryService {
                 step_details: None,
                 wait_details: None,
                 callback_details: None,
+                chained_invoke_details: None,
             }],
             token: 0,
             now_ms: START_MS,
@@ -298,6 +299,7 @@ impl MemoryService {
                             error: None,
                         }
                     }),
+                    chained_invoke_details: None,
                 });
                 execution.operations.len() - 1
             }
@@ -354,7 +356,10 @@ impl MemoryService {
                     ),
                 });
             }
-            (OperationType::Context | OperationType::Callback, OperationAction::Start) => {}
+            (
+                OperationType::Context | OperationType::Callback | OperationType::ChainedInvoke,
+                OperationAction::Start,
+            ) => {}
             (OperationType::Context, OperationAction::Succeed | OperationAction::Fail) => {
                 operation.context_details = Some(ContextDetails {
                     result: update.payload,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use lambda_kit_durable::protocol::{InvocationStatus, OperationStatus, OperationType};
 use lambda_kit_durable::testing::{LocalRun, LocalRunner};
 use lambda_kit_durable::{
-    CallbackConfig, DurableContext, DurableError, PollStrategy, RetryStrategy, StepConfig,
-    WaitDecision,
+    CallbackConfig, DurableContext, DurableError, InvokeConfig, PollStrategy, RetryStrategy,
+    StepConfig, WaitDecision,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -469,4 +469,25 @@ async fn a_failed_callback_and_a_failed_submitter_fail_their_operations() {
     assert_eq!(run.output.status, InvocationStatus::Failed);
     let error = run.output.error.expect("an error");
     assert_eq!(error.error_type.as_deref(), Some("Declined"));
+}
+
+#[tokio::test]
+async fn an_invoke_records_its_function_and_payload_and_suspends() {
+    let (runner, run) = run_from_empty(|_: serde_json::Value, ctx: DurableContext| async move {
+        let answer: serde_json::Value = ctx
+            .invoke(
+                "price",
+                "arn:aws:lambda:us-east-1:123456789012:function:pricing:live",
+                &serde_json::json!({"sku": 7}),
+                InvokeConfig::default().tenant_id("acme"),
+            )
+            .await?;
+        Ok(answer)
+    })
+    .await;
+    assert_eq!(run.output.status, InvocationStatus::Pending);
+    let invoke = &runner.operations()[1];
+    assert_eq!(invoke.kind, OperationType::ChainedInvoke);
+    assert_eq!(invoke.status, OperationStatus::Started);
+    assert_eq!(invoke.name.as_deref(), Some("price"));
 }

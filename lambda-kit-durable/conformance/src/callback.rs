@@ -8,19 +8,11 @@ use lambda_kit_durable::{
 };
 use serde_json::{Value, json};
 
-use crate::{RuntimeError, text};
+use crate::{RuntimeError, ends_invocation, text};
 
 /// The callback's result as the handler answers it: the text sent, or `null`.
 fn sent(result: Result<Option<String>, DurableError>) -> Result<Value, DurableError> {
     result.map(|text| text.map_or(Value::Null, Value::String))
-}
-
-/// Whether `error` ends the invocation rather than the operation.
-fn ends_invocation(error: &DurableError) -> bool {
-    matches!(
-        error,
-        DurableError::Suspended { .. } | DurableError::Service(_)
-    )
 }
 
 /// The JSON the callback sent.

@@ -5,6 +5,7 @@
 mod callback;
 mod child;
 mod condition;
+mod invoke;
 mod step;
 mod wait;
 
@@ -32,15 +33,27 @@ async fn handler(event: Value, ctx: DurableContext) -> Result<Value, DurableErro
     if let Some(result) = callback::run(&case, &event, &ctx).await {
         return result;
     }
+    if let Some(result) = invoke::run(&case, &event, &ctx).await {
+        return result;
+    }
     Err(DurableError::failed(
         "UnknownCase",
         format!("no conformance handler is named {case:?}"),
     ))
 }
 
+/// The one plain (not durable) function: chained invokes call durable and plain functions
+/// alike (5-x).
+async fn non_durable(_: Value, _: lambda_kit::Context) -> Result<Value, lambda_kit::Error> {
+    Ok(Value::String("non-durable result".to_owned()))
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_kit::Error> {
     let runtime = lambda_kit::Runtime::from_env()?;
+    if std::env::var("CASE").as_deref() == Ok("target_non_durable") {
+        return runtime.run(lambda_kit::handler_fn(non_durable)).await;
+    }
     let checkpoints = Arc::new(LambdaCheckpoints::from_env().await);
     runtime.run(durable_fn(checkpoints, handler)).await
 }
@@ -61,6 +74,15 @@ impl Serdes<String> for Uppercase {
     fn deserialize(&self, text: &str) -> Result<String, String> {
         Ok(text.to_owned())
     }
+}
+
+/// Whether `error` ends the invocation (a suspension, a failed checkpoint) rather than
+/// the operation: handlers that catch failures pass these on.
+fn ends_invocation(error: &DurableError) -> bool {
+    matches!(
+        error,
+        DurableError::Suspended { .. } | DurableError::Service(_)
+    )
 }
 
 /// The text of a string event, or the event as JSON.
