@@ -173,11 +173,12 @@ impl Callback {
             .unwrap_or_default();
         let failed = |error_type: &str, message: &str| DurableError::CallbackFailed {
             name: self.name.clone(),
-            error: Box::new(details.error.clone().unwrap_or_else(|| ErrorObject {
-                error_type: Some(error_type.to_owned()),
-                error_message: Some(message.to_owned()),
-                ..ErrorObject::default()
-            })),
+            error: Box::new(
+                details
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| ErrorObject::new(error_type, message)),
+            ),
         };
         match status {
             Some(OperationStatus::Succeeded) => Ok(details.result.clone()),
@@ -364,14 +365,13 @@ impl DurableContext {
             }
             Some(OperationStatus::Started) => {
                 if config.semantics == StepSemantics::AtMostOncePerRetry {
-                    let error = ErrorObject {
-                        error_type: Some("StepInterruptedError".to_owned()),
-                        error_message: Some(format!(
+                    let error = ErrorObject::new(
+                        "StepInterruptedError",
+                        format!(
                             "step {name:?} was interrupted during attempt {}",
                             attempts_made + 1
-                        )),
-                        ..ErrorObject::default()
-                    };
+                        ),
+                    );
                     return Err(self
                         .attempt_failed(&requested, &config, attempts_made + 1, error)
                         .await);
@@ -399,11 +399,7 @@ impl DurableContext {
                 Ok(value)
             }
             Err(failure) => {
-                let error = ErrorObject {
-                    error_type: Some(short_type_name::<E>().to_owned()),
-                    error_message: Some(failure.to_string()),
-                    ..ErrorObject::default()
-                };
+                let error = ErrorObject::new(short_type_name::<E>(), failure.to_string());
                 Err(self
                     .attempt_failed(&requested, &config, attempt, error)
                     .await)
@@ -682,22 +678,20 @@ impl DurableContext {
         let state = match check(state, StepContext { attempt }).await {
             Ok(state) => state,
             Err(failure) => {
-                return fail(ErrorObject {
-                    error_type: Some(short_type_name::<E>().to_owned()),
-                    error_message: Some(failure.to_string()),
-                    ..ErrorObject::default()
-                })
+                return fail(ErrorObject::new(
+                    short_type_name::<E>(),
+                    failure.to_string(),
+                ))
                 .await;
             }
         };
         let decision = match strategy(&state, attempt) {
             Ok(decision) => decision,
             Err(reason) => {
-                return fail(ErrorObject {
-                    error_type: Some("WaitForConditionError".to_owned()),
-                    error_message: Some(reason.to_string()),
-                    ..ErrorObject::default()
-                })
+                return fail(ErrorObject::new(
+                    "WaitForConditionError",
+                    reason.to_string(),
+                ))
                 .await;
             }
         };
@@ -875,11 +869,12 @@ impl DurableContext {
             .unwrap_or_default();
         let failed = |error_type: &str, message: &str| DurableError::InvokeFailed {
             name: name.to_owned(),
-            error: Box::new(details.error.clone().unwrap_or_else(|| ErrorObject {
-                error_type: Some(error_type.to_owned()),
-                error_message: Some(message.to_owned()),
-                ..ErrorObject::default()
-            })),
+            error: Box::new(
+                details
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| ErrorObject::new(error_type, message)),
+            ),
         };
         match status {
             Some(OperationStatus::Succeeded) => {
@@ -977,19 +972,10 @@ impl DurableContext {
         fill: impl FnOnce(&mut OperationUpdate),
     ) -> Result<(), DurableError> {
         let mut update = OperationUpdate {
-            id: requested.id.clone(),
-            kind: requested.kind,
-            action,
             parent_id: self.inner.parent_id.clone(),
             name: (!requested.name.is_empty()).then(|| requested.name.to_owned()),
             sub_type: Some(requested.sub_type),
-            payload: None,
-            error: None,
-            context_options: None,
-            step_options: None,
-            wait_options: None,
-            callback_options: None,
-            chained_invoke_options: None,
+            ..OperationUpdate::new(requested.id.clone(), requested.kind, action)
         };
         fill(&mut update);
         self.inner.state.checkpoint(update).await

@@ -84,11 +84,7 @@ pub enum DurableError {
 impl DurableError {
     /// A failure of the execution with a type and a message, as the history records it.
     pub fn failed(error_type: impl Into<String>, message: impl Into<String>) -> Self {
-        DurableError::Failed(Box::new(ErrorObject {
-            error_type: Some(error_type.into()),
-            error_message: Some(message.into()),
-            ..ErrorObject::default()
-        }))
+        DurableError::Failed(Box::new(ErrorObject::new(error_type, message)))
     }
 
     /// The error as the execution's failure records it.
@@ -99,11 +95,7 @@ impl DurableError {
             | DurableError::CallbackFailed { error, .. }
             | DurableError::InvokeFailed { error, .. }
             | DurableError::Failed(error) => (**error).clone(),
-            other => ErrorObject {
-                error_type: Some(other.type_name().to_owned()),
-                error_message: Some(other.to_string()),
-                ..ErrorObject::default()
-            },
+            other => ErrorObject::new(other.type_name(), other.to_string()),
         }
     }
 

@@ -100,29 +100,19 @@ where
         return Ok(succeeded(Some(result)));
     }
     let Some(execution) = execution else {
-        return Ok(failed(&ErrorObject {
-            error_type: Some("ResultTooLarge".to_owned()),
-            error_message: Some(
-                "the result is too large and the execution has no record to hold it".to_owned(),
-            ),
-            ..ErrorObject::default()
-        }));
+        return Ok(failed(&ErrorObject::new(
+            "ResultTooLarge",
+            "the result is too large and the execution has no record to hold it",
+        )));
     };
     state
         .checkpoint(OperationUpdate {
-            id: execution.id,
-            kind: OperationType::Execution,
-            action: OperationAction::Succeed,
-            parent_id: None,
-            name: None,
-            sub_type: None,
             payload: Some(result),
-            error: None,
-            context_options: None,
-            step_options: None,
-            wait_options: None,
-            callback_options: None,
-            chained_invoke_options: None,
+            ..OperationUpdate::new(
+                execution.id,
+                OperationType::Execution,
+                OperationAction::Succeed,
+            )
         })
         .await?;
     Ok(succeeded(Some(String::new())))

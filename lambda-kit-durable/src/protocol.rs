@@ -76,6 +76,18 @@ pub struct ErrorObject {
     pub stack_trace: Option<Vec<String>>,
 }
 
+impl ErrorObject {
+    /// An error of `error_type` saying `message`, with no data or stack trace.
+    pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorObject {
+            error_type: Some(error_type.into()),
+            error_message: Some(message.into()),
+            error_data: None,
+            stack_trace: None,
+        }
+    }
+}
+
 /// What an operation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -327,6 +339,28 @@ pub struct OperationUpdate {
     pub chained_invoke_options: Option<ChainedInvokeOptions>,
 }
 
+impl OperationUpdate {
+    /// `action` on operation `id` of type `kind`, carrying nothing else yet: a START, SUCCEED
+    /// or RETRY adds what it carries to the fields.
+    pub fn new(id: impl Into<String>, kind: OperationType, action: OperationAction) -> Self {
+        OperationUpdate {
+            id: id.into(),
+            kind,
+            action,
+            parent_id: None,
+            name: None,
+            sub_type: None,
+            payload: None,
+            error: None,
+            context_options: None,
+            step_options: None,
+            wait_options: None,
+            callback_options: None,
+            chained_invoke_options: None,
+        }
+    }
+}
+
 /// The function a chained invoke calls.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -421,25 +455,13 @@ mod tests {
     #[test]
     fn updates_and_outputs_write_only_what_they_carry() {
         let update = OperationUpdate {
-            id: "s1".into(),
-            kind: OperationType::Step,
-            action: OperationAction::Retry,
-            parent_id: None,
             name: Some("charge".into()),
             sub_type: Some(OperationSubType::Step),
-            payload: None,
-            error: Some(ErrorObject {
-                error_type: Some("Declined".into()),
-                error_message: Some("card declined".into()),
-                ..ErrorObject::default()
-            }),
-            context_options: None,
+            error: Some(ErrorObject::new("Declined", "card declined")),
             step_options: Some(StepOptions {
                 next_attempt_delay_seconds: 5,
             }),
-            wait_options: None,
-            callback_options: None,
-            chained_invoke_options: None,
+            ..OperationUpdate::new("s1", OperationType::Step, OperationAction::Retry)
         };
         assert_eq!(
             serde_json::to_value(&update).expect("serializes"),

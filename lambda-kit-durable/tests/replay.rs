@@ -448,11 +448,7 @@ async fn a_failed_callback_and_a_failed_submitter_fail_their_operations() {
     runner
         .fail_callback(
             &id,
-            lambda_kit_durable::protocol::ErrorObject {
-                error_type: Some("Rejected".to_owned()),
-                error_message: Some("no budget".to_owned()),
-                ..Default::default()
-            },
+            lambda_kit_durable::protocol::ErrorObject::new("Rejected", "no budget"),
         )
         .expect("a waiting callback");
     let done = runner.resume(handler).await.expect("ends");

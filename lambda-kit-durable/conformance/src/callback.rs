@@ -3,9 +3,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use lambda_kit_durable::{
-    Callback, CallbackConfig, DurableContext, DurableError, RetryStrategy, StepConfig,
-};
+use lambda_kit_durable::{CallbackConfig, DurableContext, DurableError, RetryStrategy, StepConfig};
 use serde_json::{Value, json};
 
 use crate::{RuntimeError, ends_invocation, text};
@@ -22,14 +20,6 @@ fn sent_json(result: Result<Option<String>, DurableError>) -> Result<Value, Dura
         name: "callback result".to_owned(),
         message: error.to_string(),
     })
-}
-
-async fn create(
-    ctx: &DurableContext,
-    name: &str,
-    config: CallbackConfig,
-) -> Result<Callback, DurableError> {
-    ctx.create_callback(name, config).await
 }
 
 /// A submitter that only takes the id.
@@ -51,26 +41,26 @@ pub(crate) async fn run(
     let plain = CallbackConfig::default;
     let result = match case {
         // 4-x
-        "callback_basic" | "callback_failure" => match create(ctx, &name, plain()).await {
+        "callback_basic" | "callback_failure" => match ctx.create_callback(&name, plain()).await {
             Ok(callback) => sent(callback.result()),
             Err(error) => Err(error),
         },
-        "callback_with_name" => match create(ctx, "approval", plain()).await {
+        "callback_with_name" => match ctx.create_callback("approval", plain()).await {
             Ok(callback) => sent(callback.result()),
             Err(error) => Err(error),
         },
-        "callback_timeout" => match create(ctx, &name, plain().timeout(seconds(5))).await {
+        "callback_timeout" => match ctx.create_callback(&name, plain().timeout(seconds(5))).await {
             Ok(callback) => sent(callback.result()),
             Err(error) => Err(error),
         },
         "callback_heartbeat_timeout" => {
-            match create(ctx, &name, plain().heartbeat_timeout(seconds(5))).await {
+            match ctx.create_callback(&name, plain().heartbeat_timeout(seconds(5))).await {
                 Ok(callback) => sent(callback.result()),
                 Err(error) => Err(error),
             }
         }
         "callback_heartbeat_success" => {
-            match create(ctx, &name, plain().heartbeat_timeout(seconds(10))).await {
+            match ctx.create_callback(&name, plain().heartbeat_timeout(seconds(10))).await {
                 Ok(callback) => sent(callback.result()),
                 Err(error) => Err(error),
             }
@@ -81,7 +71,7 @@ pub(crate) async fn run(
             } else {
                 plain()
             };
-            match create(ctx, &name, config).await {
+            match ctx.create_callback(&name, config).await {
                 Ok(callback) => {
                     let notified = ctx
                         .step("notify-external", |_| async {
@@ -102,7 +92,7 @@ pub(crate) async fn run(
             } else {
                 (plain(), 5)
             };
-            match create(ctx, &name, config).await {
+            match ctx.create_callback(&name, config).await {
                 Ok(callback) => match ctx.wait("delay", seconds(delay)).await {
                     Ok(()) => sent(callback.result()),
                     Err(error) => Err(error),
@@ -110,7 +100,7 @@ pub(crate) async fn run(
                 Err(error) => Err(error),
             }
         }
-        "callback_replay_with_wait" => match create(ctx, &name, plain()).await {
+        "callback_replay_with_wait" => match ctx.create_callback(&name, plain()).await {
             Ok(callback) => match callback.result() {
                 Ok(result) => match ctx.wait("after-cb", seconds(2)).await {
                     Ok(()) => sent(Ok(result)),
@@ -126,7 +116,7 @@ pub(crate) async fn run(
             } else {
                 (plain(), "caught_failure")
             };
-            match create(ctx, &name, config).await {
+            match ctx.create_callback(&name, config).await {
                 Ok(callback) => {
                     let outcome = match callback.result() {
                         Ok(result) => result.unwrap_or_default(),
@@ -141,7 +131,7 @@ pub(crate) async fn run(
                 Err(error) => Err(error),
             }
         }
-        "callback_serdes_happy" => match create(ctx, &name, plain()).await {
+        "callback_serdes_happy" => match ctx.create_callback(&name, plain()).await {
             Ok(callback) => sent_json(callback.result()).map(|data| {
                 let timestamp = data["timestamp"].as_str().unwrap_or_default();
                 let seconds = humantime::parse_rfc3339_weak(timestamp.trim_end_matches('Z'))
@@ -152,7 +142,7 @@ pub(crate) async fn run(
             }),
             Err(error) => Err(error),
         },
-        "callback_serdes_numeric" => match create(ctx, &name, plain()).await {
+        "callback_serdes_numeric" => match ctx.create_callback(&name, plain()).await {
             Ok(callback) => sent_json(callback.result()).map(|value| {
                 let count = value.as_i64().unwrap_or_default();
                 json!({"count": count, "doubled": count * 2})
