@@ -82,12 +82,13 @@ echo "cfn-lint: examples/template.yaml is valid"
 
 # lambda-kit-durable against AWS's durable-execution conformance suite, offline: every suite
 # whose operations are built (step, wait, child contexts, wait_for_condition, callbacks,
-# invoke) (the whole suite is `lambda-kit-durable/conformance/run.sh --suite
+# invoke, parallel, map) (the whole suite is `lambda-kit-durable/conformance/run.sh --suite
 # all`, a documented command with its last result in the README). The harness is not part
 # of this repository: run.sh looks for it beside it, and says so and exits 75 without it.
 status=0
 lambda-kit-durable/conformance/run.sh \
-  --suite step wait child wait_for_condition callback wait_for_callback invoke || status=$?
+  --suite step wait child wait_for_condition callback wait_for_callback invoke parallel map ||
+  status=$?
 case "$status" in
   0) echo "durable conformance: the built operations' suites passed" ;;
   75) echo "durable conformance: skipped, no harness on this machine" ;;

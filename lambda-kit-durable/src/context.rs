@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -32,14 +32,21 @@ pub struct DurableContext {
 #[derive(Debug)]
 struct Inner {
     state: Arc<ExecutionState>,
-    /// The child context's operation id; `None` at the top level.
+    /// The parent operation its operations record: the child context's operation id,
+    /// `None` at the top level. A flat batch branch records its batch here.
     parent_id: Option<String>,
+    /// What its operations' ids derive from: `parent_id`, except in a flat batch branch,
+    /// whose operations take their ids from the branch's own id.
+    id_prefix: Option<String>,
     /// Operations started in this context so far.
     started: AtomicU64,
+    /// Set when a batch this context runs in completed without it: its operations then
+    /// checkpoint nothing more ([`DurableError::Stopped`]).
+    stops: Vec<Arc<AtomicBool>>,
 }
 
 /// The largest result a child context checkpoints; a larger one is rebuilt on replay.
-const MAX_CHECKPOINTED_RESULT_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_CHECKPOINTED_RESULT_BYTES: usize = 256 * 1024;
 
 /// What a step's code is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,11 +277,20 @@ impl PollStrategy {
 }
 
 /// The identity of an operation the code asks for, checked against the history.
-struct Requested<'a> {
-    id: String,
-    kind: OperationType,
-    sub_type: OperationSubType,
-    name: &'a str,
+pub(crate) struct Requested<'a> {
+    pub(crate) id: String,
+    pub(crate) kind: OperationType,
+    pub(crate) sub_type: OperationSubType,
+    pub(crate) name: &'a str,
+}
+
+/// Whether a child context records its own start and end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChildKind {
+    /// It does: a `CONTEXT` operation with its result.
+    Recorded,
+    /// It does not (a flat batch branch): only its operations are recorded.
+    Virtual,
 }
 
 impl DurableContext {
@@ -284,7 +300,9 @@ impl DurableContext {
             inner: Arc::new(Inner {
                 state,
                 parent_id: None,
+                id_prefix: None,
                 started: AtomicU64::new(0),
+                stops: Vec::new(),
             }),
         }
     }
@@ -508,7 +526,29 @@ impl DurableContext {
         Fut: Future<Output = Result<T, DurableError>>,
     {
         let requested = self.next(OperationType::Context, sub_type, name);
-        let recorded = self.recorded(&requested)?;
+        self.run_child(&requested, serdes, ChildKind::Recorded, child)
+            .await
+    }
+
+    /// Runs `child` as the child context `requested` of this context. A
+    /// [`ChildKind::Virtual`] child records nothing of its own: its operations record this
+    /// context as their parent and take their ids from `requested`'s.
+    pub(crate) async fn run_child<T, F, Fut>(
+        &self,
+        requested: &Requested<'_>,
+        serdes: &dyn Serdes<T>,
+        kind: ChildKind,
+        child: F,
+    ) -> Result<T, DurableError>
+    where
+        F: FnOnce(DurableContext) -> Fut,
+        Fut: Future<Output = Result<T, DurableError>>,
+    {
+        let name = requested.name;
+        if kind == ChildKind::Virtual {
+            return child(self.child(self.inner.parent_id.clone(), &requested.id, None)).await;
+        }
+        let recorded = self.recorded(requested)?;
         let details = recorded
             .as_ref()
             .and_then(|operation| operation.context_details.clone())
@@ -517,42 +557,26 @@ impl DurableContext {
             Some(OperationStatus::Succeeded) if !details.replay_children => {
                 return read_result(name, serdes, details.result.as_deref());
             }
-            Some(OperationStatus::Failed) => {
-                return Err(DurableError::ContextFailed {
-                    name: name.to_owned(),
-                    error: Box::new(details.error.unwrap_or_default()),
-                });
-            }
+            Some(OperationStatus::Failed) => return Err(context_failed(name, details.error)),
             Some(_) => {}
             None => {
-                self.update(&requested, OperationAction::Start, |_| {})
+                self.update(requested, OperationAction::Start, |_| {})
                     .await?;
             }
         }
-        let context = DurableContext {
-            inner: Arc::new(Inner {
-                state: Arc::clone(&self.inner.state),
-                parent_id: Some(requested.id.clone()),
-                started: AtomicU64::new(0),
-            }),
-        };
+        let context = self.child(Some(requested.id.clone()), &requested.id, None);
         let value = match child(context).await {
             Ok(value) => value,
-            // Suspension and failed checkpoints end the invocation, not the context.
-            Err(error @ (DurableError::Suspended { .. } | DurableError::Service(_))) => {
-                return Err(error);
-            }
+            // These end the invocation (or the branch), not the context.
+            Err(error) if error.ends_invocation() => return Err(error),
             Err(failure) => {
                 let error = failure.to_error_object();
                 let recorded_error = error.clone();
-                self.update(&requested, OperationAction::Fail, |update| {
+                self.update(requested, OperationAction::Fail, |update| {
                     update.error = Some(recorded_error);
                 })
                 .await?;
-                return Err(DurableError::ContextFailed {
-                    name: name.to_owned(),
-                    error: Box::new(error),
-                });
+                return Err(context_failed(name, Some(error)));
             }
         };
         if details.replay_children {
@@ -575,7 +599,7 @@ impl DurableContext {
         } else {
             payload
         };
-        self.update(&requested, OperationAction::Succeed, |update| {
+        self.update(requested, OperationAction::Succeed, |update| {
             update.payload = Some(payload);
             update.context_options = Some(ContextOptions { replay_children });
         })
@@ -917,8 +941,40 @@ impl DurableContext {
         }
     }
 
+    /// A context for the operations of `id`: they record `parent_id` as their parent and
+    /// derive their ids from `id`. A `stop` flag stops them, and those of its children,
+    /// once set.
+    pub(crate) fn child(
+        &self,
+        parent_id: Option<String>,
+        id: &str,
+        stop: Option<Arc<AtomicBool>>,
+    ) -> DurableContext {
+        let mut stops = self.inner.stops.clone();
+        stops.extend(stop);
+        DurableContext {
+            inner: Arc::new(Inner {
+                state: Arc::clone(&self.inner.state),
+                parent_id,
+                id_prefix: Some(id.to_owned()),
+                started: AtomicU64::new(0),
+                stops,
+            }),
+        }
+    }
+
+    /// The operation this context's operations record as their parent.
+    pub(crate) fn parent_id(&self) -> Option<&str> {
+        self.inner.parent_id.as_deref()
+    }
+
+    /// The execution's state.
+    pub(crate) fn state(&self) -> &ExecutionState {
+        &self.inner.state
+    }
+
     /// The next operation's identity in this context.
-    fn next<'a>(
+    pub(crate) fn next<'a>(
         &self,
         kind: OperationType,
         sub_type: OperationSubType,
@@ -926,7 +982,7 @@ impl DurableContext {
     ) -> Requested<'a> {
         let position = self.inner.started.fetch_add(1, Ordering::SeqCst) + 1;
         Requested {
-            id: operation_id(self.inner.parent_id.as_deref(), position),
+            id: operation_id(self.inner.id_prefix.as_deref(), position),
             kind,
             sub_type,
             name,
@@ -934,7 +990,10 @@ impl DurableContext {
     }
 
     /// The recorded operation at `requested`'s position, if it is the same operation.
-    fn recorded(&self, requested: &Requested<'_>) -> Result<Option<Operation>, DurableError> {
+    pub(crate) fn recorded(
+        &self,
+        requested: &Requested<'_>,
+    ) -> Result<Option<Operation>, DurableError> {
         let Some(operation) = self.inner.state.operation(&requested.id) else {
             return Ok(None);
         };
@@ -965,12 +1024,22 @@ impl DurableContext {
     }
 
     /// Checkpoints `action` on `requested`, with what `fill` adds.
-    async fn update(
+    pub(crate) async fn update(
         &self,
         requested: &Requested<'_>,
         action: OperationAction,
         fill: impl FnOnce(&mut OperationUpdate),
     ) -> Result<(), DurableError> {
+        if self
+            .inner
+            .stops
+            .iter()
+            .any(|stop| stop.load(Ordering::SeqCst))
+        {
+            return Err(DurableError::Stopped {
+                name: requested.name.to_owned(),
+            });
+        }
         let mut update = OperationUpdate {
             parent_id: self.inner.parent_id.clone(),
             name: (!requested.name.is_empty()).then(|| requested.name.to_owned()),
@@ -981,13 +1050,13 @@ impl DurableContext {
         self.inner.state.checkpoint(update).await
     }
 
-    fn suspend(&self, reason: String) -> DurableError {
+    pub(crate) fn suspend(&self, reason: String) -> DurableError {
         self.inner.state.suspend(reason)
     }
 }
 
 /// A step's recorded result, read back by `serdes` (no result reads as JSON `null`).
-fn read_result<T>(
+pub(crate) fn read_result<T>(
     name: &str,
     serdes: &dyn Serdes<T>,
     result: Option<&str>,
@@ -997,7 +1066,15 @@ fn read_result<T>(
         .map_err(|message| serdes_error(name, &message))
 }
 
-fn serdes_error(name: &str, message: &str) -> DurableError {
+/// A child context's failure, with the error it recorded.
+pub(crate) fn context_failed(name: &str, error: Option<ErrorObject>) -> DurableError {
+    DurableError::ContextFailed {
+        name: name.to_owned(),
+        error: Box::new(error.unwrap_or_default()),
+    }
+}
+
+pub(crate) fn serdes_error(name: &str, message: &str) -> DurableError {
     DurableError::Serialization {
         name: name.to_owned(),
         message: message.to_owned(),

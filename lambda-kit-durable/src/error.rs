@@ -73,6 +73,13 @@ pub enum DurableError {
         /// What the serializer said.
         message: String,
     },
+    /// The operation runs in a branch of a `map` or `parallel` that completed without it
+    /// (its completion policy was met): it checkpoints nothing more, and the branch ends.
+    #[error("operation {name:?} was stopped: its batch completed without it")]
+    Stopped {
+        /// The operation's name.
+        name: String,
+    },
     /// The checkpoint service refused an update or could not be reached.
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -85,6 +92,18 @@ impl DurableError {
     /// A failure of the execution with a type and a message, as the history records it.
     pub fn failed(error_type: impl Into<String>, message: impl Into<String>) -> Self {
         DurableError::Failed(Box::new(ErrorObject::new(error_type, message)))
+    }
+
+    /// Whether this ends the invocation (or a batch branch) rather than the operation:
+    /// a suspension, a stopped branch, a failed checkpoint. Code that handles an
+    /// operation's failure passes these on.
+    pub fn ends_invocation(&self) -> bool {
+        matches!(
+            self,
+            DurableError::Suspended { .. }
+                | DurableError::Stopped { .. }
+                | DurableError::Service(_)
+        )
     }
 
     /// The error as the execution's failure records it.
@@ -108,6 +127,7 @@ impl DurableError {
             DurableError::InvokeFailed { .. } => "InvokeError",
             DurableError::NonDeterministic { .. } => "NonDeterministicExecution",
             DurableError::Serialization { .. } => "SerializationError",
+            DurableError::Stopped { .. } => "Stopped",
             DurableError::Service(_) => "CheckpointError",
             DurableError::Failed(_) => "Error",
         }

@@ -32,6 +32,8 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+mod batch;
+mod concurrent;
 mod context;
 mod error;
 pub mod execution;
@@ -44,6 +46,10 @@ mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use batch::{
+    BatchConfig, BatchItem, BatchItemStatus, BatchResult, Branch, BranchFuture, CompletionConfig,
+    CompletionReason, Nesting,
+};
 pub use context::{
     Callback, CallbackConfig, DurableContext, InvokeConfig, JsonSerdes, PollStrategy, Serdes,
     StepConfig, StepContext, StepSemantics, WaitDecision,

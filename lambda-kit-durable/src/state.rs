@@ -94,6 +94,12 @@ impl ExecutionState {
         DurableError::Suspended { reason }
     }
 
+    /// Forgets a suspension: the operations that asked for it belong to a batch that
+    /// completed without them.
+    pub(crate) fn resume(&self) {
+        *lock(&self.suspended) = None;
+    }
+
     /// Why the handler was suspended, if it was.
     pub(crate) fn suspension(&self) -> Option<String> {
         lock(&self.suspended).clone()

@@ -6,7 +6,7 @@ use std::time::Duration;
 use lambda_kit_durable::{CallbackConfig, DurableContext, DurableError, RetryStrategy, StepConfig};
 use serde_json::{Value, json};
 
-use crate::{RuntimeError, ends_invocation, text};
+use crate::{RuntimeError, text};
 
 /// The callback's result as the handler answers it: the text sent, or `null`.
 fn sent(result: Result<Option<String>, DurableError>) -> Result<Value, DurableError> {
@@ -120,7 +120,7 @@ pub(crate) async fn run(
                 Ok(callback) => {
                     let outcome = match callback.result() {
                         Ok(result) => result.unwrap_or_default(),
-                        Err(error) if ends_invocation(&error) => return Some(Err(error)),
+                        Err(error) if error.ends_invocation() => return Some(Err(error)),
                         Err(error) => format!("{label}:{error}"),
                     };
                     match ctx.wait("after-cb", seconds(2)).await {
@@ -171,7 +171,7 @@ pub(crate) async fn run(
             };
             match ctx.wait_for_callback(&name, config, submit).await {
                 Ok(result) => sent(Ok(result)),
-                Err(error) if ends_invocation(&error) => Err(error),
+                Err(error) if error.ends_invocation() => Err(error),
                 Err(_) => Ok(json!(recovered)),
             }
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use lambda_kit_durable::{DurableContext, DurableError, RetryStrategy, StepConfig};
 use serde_json::{Value, json};
 
-use crate::{RuntimeError, Uppercase, text};
+use crate::{RuntimeError, Uppercase, text, then_wait};
 
 /// A step returning `value`.
 async fn echo(ctx: &DurableContext, name: &str, value: &str) -> Result<String, DurableError> {
@@ -68,7 +68,8 @@ pub(crate) async fn run(
                     |child| async move { failing(&child).await },
                 )
                 .await;
-            if let Err(error @ (DurableError::Suspended { .. } | DurableError::Service(_))) = failed
+            if let Err(error) = failed
+                && error.ends_invocation()
             {
                 return Some(Err(error));
             }
@@ -217,15 +218,4 @@ pub(crate) async fn run(
         _ => return None,
     };
     Some(result)
-}
-
-/// `result`, after a wait of `seconds` (unless `result` is an error).
-async fn then_wait(
-    ctx: &DurableContext,
-    result: Result<impl Into<Value>, DurableError>,
-    seconds: u64,
-) -> Result<Value, DurableError> {
-    let value = result?.into();
-    ctx.wait("", Duration::from_secs(seconds)).await?;
-    Ok(value)
 }

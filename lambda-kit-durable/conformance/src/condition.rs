@@ -91,7 +91,7 @@ pub(crate) async fn run(
         }
         "wait_for_condition_check_throws" => throwing_check(ctx).await,
         "wait_for_condition_check_throws_caught" => match throwing_check(ctx).await {
-            Err(error @ (DurableError::Suspended { .. } | DurableError::Service(_))) => Err(error),
+            Err(error) if error.ends_invocation() => Err(error),
             _ => Ok(json!("recovered")),
         },
         "wait_for_condition_complex_object" => {

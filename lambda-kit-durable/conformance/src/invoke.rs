@@ -5,7 +5,7 @@ use std::time::Duration;
 use lambda_kit_durable::{DurableContext, DurableError, InvokeConfig, JsonSerdes, Serdes};
 use serde_json::{Value, json};
 
-use crate::{RuntimeError, ends_invocation};
+use crate::RuntimeError;
 
 /// The function `$<variable>` names (the template resolves it to an ARN).
 fn target(variable: &str) -> String {
@@ -87,14 +87,14 @@ pub(crate) async fn run(
         "invoke_null_result" => call(ctx, "", &Value::Null).await,
         "invoke_target_fails_caught" | "invoke_timeout_caught" => {
             match call(ctx, "", event).await {
-                Err(error) if ends_invocation(&error) => Err(error),
+                Err(error) if error.ends_invocation() => Err(error),
                 _ if case == "invoke_timeout_caught" => Ok(json!("timeout fallback")),
                 _ => Ok(json!("fallback")),
             }
         }
         "invoke_replay_skips" | "invoke_replay_rethrows" => {
             let outcome = match call(ctx, "", event).await {
-                Err(error) if ends_invocation(&error) => return Some(Err(error)),
+                Err(error) if error.ends_invocation() => return Some(Err(error)),
                 Err(_) => Value::Null,
                 Ok(result) => result,
             };

@@ -6,14 +6,21 @@ mod callback;
 mod child;
 mod condition;
 mod invoke;
+mod map;
+mod parallel;
 mod step;
 mod wait;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use lambda_kit_durable::aws::LambdaCheckpoints;
-use lambda_kit_durable::{DurableContext, DurableError, Serdes, durable_fn};
-use serde_json::Value;
+use lambda_kit_durable::{
+    BatchConfig, BatchResult, DurableContext, DurableError, Serdes, durable_fn,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
 /// The handler `$CASE` names.
 async fn handler(event: Value, ctx: DurableContext) -> Result<Value, DurableError> {
@@ -34,6 +41,12 @@ async fn handler(event: Value, ctx: DurableContext) -> Result<Value, DurableErro
         return result;
     }
     if let Some(result) = invoke::run(&case, &event, &ctx).await {
+        return result;
+    }
+    if let Some(result) = parallel::run(&case, &ctx).await {
+        return result;
+    }
+    if let Some(result) = map::run(&case, &event, &ctx).await {
         return result;
     }
     Err(DurableError::failed(
@@ -76,13 +89,66 @@ impl Serdes<String> for Uppercase {
     }
 }
 
-/// Whether `error` ends the invocation (a suspension, a failed checkpoint) rather than
-/// the operation: handlers that catch failures pass these on.
-fn ends_invocation(error: &DurableError) -> bool {
-    matches!(
-        error,
-        DurableError::Suspended { .. } | DurableError::Service(_)
-    )
+/// Checkpoints a text as `{"wrapped": text}` and reads it back (8-15).
+struct Wrapped;
+
+impl Serdes<String> for Wrapped {
+    fn serialize(&self, value: &String) -> Result<String, String> {
+        Ok(json!({ "wrapped": value }).to_string())
+    }
+
+    fn deserialize(&self, text: &str) -> Result<String, String> {
+        let envelope: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
+        envelope["wrapped"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("not a wrapped text: {text}"))
+    }
+}
+
+/// One item at a time, in index order: the batch requirements' deterministic histories.
+fn sequential<T: Serialize + DeserializeOwned + 'static>() -> BatchConfig<T> {
+    BatchConfig::default().max_concurrency(1)
+}
+
+/// A batch's succeeded results, in index order.
+fn results<T: Serialize>(batch: BatchResult<T>) -> Value {
+    json!(batch.into_results())
+}
+
+/// What the batch requirements project a batch result to: its completion reason, its
+/// status (when `with_status`) and its counts.
+fn projection<T>(batch: &BatchResult<T>, with_status: bool) -> Value {
+    let mut projection = json!({
+        "completionReason": batch.completion_reason(),
+        "successCount": batch.success_count(),
+        "failureCount": batch.failure_count(),
+        "totalCount": batch.total_count(),
+    });
+    if with_status {
+        projection["status"] = json!(batch.status());
+    }
+    projection
+}
+
+/// The min-successful requirements' projection (8-8, 9-7): reason and counts.
+fn min_successful_projection<T>(batch: &BatchResult<T>) -> Value {
+    json!({
+        "completionReason": batch.completion_reason(),
+        "successCount": batch.success_count(),
+        "totalCount": batch.total_count(),
+    })
+}
+
+/// `result`, after a wait of `seconds` (unless `result` is an error).
+async fn then_wait(
+    ctx: &DurableContext,
+    result: Result<impl Into<Value>, DurableError>,
+    seconds: u64,
+) -> Result<Value, DurableError> {
+    let value = result?.into();
+    ctx.wait("", Duration::from_secs(seconds)).await?;
+    Ok(value)
 }
 
 /// The text of a string event, or the event as JSON.
