@@ -23,5 +23,6 @@ flag=""
 [ "$profile" = release ] && flag="--release"
 (cd "$root" && cargo build $flag -p lambda-kit-durable-conformance --bin durable-conformance)
 target="${CARGO_TARGET_DIR:-$root/target}"
-"$harness/setup.sh" >/dev/null
+# With moto: 3-12 counts attempts in a DynamoDB table.
+"$harness/setup.sh" --with-moto >/dev/null
 DURABLE_BOOTSTRAP="$target/$profile/durable-conformance" exec "$harness/run.sh" "$here/template.yaml" "$@"

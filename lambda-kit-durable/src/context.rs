@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::error::DurableError;
 use crate::id::operation_id;
+use crate::plugin::{AttemptInfo, AttemptOutcome, OperationInfo};
 use crate::protocol::{
     CallbackOptions, ChainedInvokeOptions, ContextOptions, ErrorObject, Operation, OperationAction,
     OperationStatus, OperationSubType, OperationType, OperationUpdate, StepOptions, WaitOptions,
@@ -307,6 +308,11 @@ impl DurableContext {
         }
     }
 
+    /// The execution's ARN: the same in every invocation of the execution.
+    pub fn execution_arn(&self) -> &str {
+        self.inner.state.arn()
+    }
+
     /// Runs `step` as the named step: its result is checkpointed, and on replay returned
     /// without running it again. A failed attempt is retried by the default
     /// [`RetryStrategy`]; see [`DurableContext::step_with`].
@@ -402,7 +408,10 @@ impl DurableContext {
             }
         }
         let attempt = attempts_made + 1;
-        match step(StepContext { attempt }).await {
+        match self
+            .attempt(&requested, attempt, step(StepContext { attempt }))
+            .await
+        {
             Ok(value) => {
                 let payload = serdes
                     .serialize(&value)
@@ -699,7 +708,10 @@ impl DurableContext {
                 error: Box::new(error),
             })
         };
-        let state = match check(state, StepContext { attempt }).await {
+        let state = match self
+            .attempt(requested, attempt, check(state, StepContext { attempt }))
+            .await
+        {
             Ok(state) => state,
             Err(failure) => {
                 return fail(ErrorObject::new(
@@ -1023,6 +1035,45 @@ impl DurableContext {
         }
     }
 
+    /// Runs attempt `attempt` of `requested`'s code, telling the plugins.
+    async fn attempt<T, E>(
+        &self,
+        requested: &Requested<'_>,
+        attempt: u32,
+        code: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let plugins = &self.inner.state.plugins;
+        let info = |outcome| AttemptInfo {
+            operation: self.operation_info(requested, OperationStatus::Started),
+            attempt,
+            outcome,
+        };
+        plugins.emit(|plugin| plugin.on_attempt_start(&info(None)));
+        let result = code.await;
+        let outcome = match result {
+            Ok(_) => AttemptOutcome::Succeeded,
+            Err(_) => AttemptOutcome::Failed,
+        };
+        plugins.emit(|plugin| plugin.on_attempt_end(&info(Some(outcome))));
+        result
+    }
+
+    /// What plugins are told of `requested`.
+    fn operation_info<'a>(
+        &'a self,
+        requested: &'a Requested<'_>,
+        status: OperationStatus,
+    ) -> OperationInfo<'a> {
+        OperationInfo {
+            id: &requested.id,
+            kind: requested.kind,
+            sub_type: requested.sub_type,
+            name: requested.name,
+            parent_id: self.inner.parent_id.as_deref(),
+            status,
+        }
+    }
+
     /// Checkpoints `action` on `requested`, with what `fill` adds.
     pub(crate) async fn update(
         &self,
@@ -1047,7 +1098,22 @@ impl DurableContext {
             ..OperationUpdate::new(requested.id.clone(), requested.kind, action)
         };
         fill(&mut update);
-        self.inner.state.checkpoint(update).await
+        let plugins = &self.inner.state.plugins;
+        if action == OperationAction::Start {
+            let info = self.operation_info(requested, OperationStatus::Started);
+            plugins.emit(|plugin| plugin.on_operation_start(&info));
+        }
+        self.inner.state.checkpoint(update).await?;
+        let ended = match action {
+            OperationAction::Succeed => Some(OperationStatus::Succeeded),
+            OperationAction::Fail => Some(OperationStatus::Failed),
+            _ => None,
+        };
+        if let Some(status) = ended {
+            let info = self.operation_info(requested, status);
+            plugins.emit(|plugin| plugin.on_operation_end(&info));
+        }
+        Ok(())
     }
 
     pub(crate) fn suspend(&self, reason: String) -> DurableError {

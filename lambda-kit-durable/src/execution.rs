@@ -10,6 +10,7 @@ use tracing::Instrument as _;
 
 use crate::context::DurableContext;
 use crate::error::DurableError;
+use crate::plugin::{InvocationEnd, InvocationInfo, Plugins};
 use crate::protocol::{
     ErrorObject, InvocationInput, InvocationOutput, InvocationStatus, OperationAction,
     OperationType, OperationUpdate,
@@ -38,6 +39,22 @@ where
     F: FnOnce(E, DurableContext) -> Fut,
     Fut: Future<Output = Result<R, DurableError>>,
 {
+    run_with_plugins(input, service, Plugins::default(), handler).await
+}
+
+/// [`run`], with `plugins` told of the invocation's events.
+pub(crate) async fn run_with_plugins<E, R, F, Fut>(
+    input: InvocationInput,
+    service: Arc<dyn CheckpointService>,
+    plugins: Plugins,
+    handler: F,
+) -> Result<InvocationOutput, DurableError>
+where
+    E: DeserializeOwned,
+    R: Serialize,
+    F: FnOnce(E, DurableContext) -> Fut,
+    Fut: Future<Output = Result<R, DurableError>>,
+{
     let mut operations = input.initial_execution_state.operations;
     let mut marker = input.initial_execution_state.next_marker;
     while let Some(next) = marker.filter(|marker| !marker.is_empty()) {
@@ -47,12 +64,46 @@ where
         operations.extend(page.operations);
         marker = page.next_marker;
     }
+    let first_invocation = operations
+        .iter()
+        .all(|operation| operation.kind == OperationType::Execution);
     let state = Arc::new(ExecutionState::new(
         input.durable_execution_arn,
         input.checkpoint_token,
         operations,
         service,
+        plugins,
     ));
+    let invocation = InvocationInfo {
+        execution_arn: state.arn(),
+        first_invocation,
+    };
+    state
+        .plugins
+        .emit(|plugin| plugin.on_invocation_start(&invocation));
+    let answer = answer(&state, handler).await;
+    if let Ok(output) = &answer {
+        let end = InvocationEnd {
+            invocation,
+            status: output.status,
+            error: output.error.as_ref(),
+        };
+        state.plugins.emit(|plugin| plugin.on_invocation_end(&end));
+    }
+    answer
+}
+
+/// Runs `handler` against `state`, and gives the invocation's answer.
+async fn answer<E, R, F, Fut>(
+    state: &Arc<ExecutionState>,
+    handler: F,
+) -> Result<InvocationOutput, DurableError>
+where
+    E: DeserializeOwned,
+    R: Serialize,
+    F: FnOnce(E, DurableContext) -> Fut,
+    Fut: Future<Output = Result<R, DurableError>>,
+{
     let execution = state.execution_operation();
     let payload = execution
         .as_ref()
@@ -76,7 +127,7 @@ where
     // CloudWatch queries and the conformance suite find an execution's lines. An ERROR
     // span, so that it exists at every log level.
     let span = tracing::error_span!("durable_execution", durableExecutionArn = %state.arn());
-    let outcome = handler(event, DurableContext::root(Arc::clone(&state)))
+    let outcome = handler(event, DurableContext::root(Arc::clone(state)))
         .instrument(span)
         .await;
     // Suspended is suspended, whatever the handler made of the error that said so.

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::context::DurableContext;
 use crate::error::DurableError;
 use crate::execution;
+use crate::plugin::{Plugin, Plugins};
 use crate::protocol::{InvocationInput, InvocationOutput};
 use crate::service::CheckpointService;
 
@@ -48,6 +49,7 @@ where
     DurableFn {
         service,
         handler,
+        plugins: Plugins::default(),
         event: PhantomData,
     }
 }
@@ -56,7 +58,16 @@ where
 pub struct DurableFn<F, E> {
     service: Arc<dyn CheckpointService>,
     handler: F,
+    plugins: Plugins,
     event: PhantomData<fn(E)>,
+}
+
+impl<F, E> DurableFn<F, E> {
+    /// Tells `plugin` of every invocation's events (after the plugins registered before).
+    pub fn plugin(mut self, plugin: impl Plugin + 'static) -> Self {
+        self.plugins.push(Arc::new(plugin));
+        self
+    }
 }
 
 impl<F: Clone, E> Clone for DurableFn<F, E> {
@@ -64,6 +75,7 @@ impl<F: Clone, E> Clone for DurableFn<F, E> {
         DurableFn {
             service: Arc::clone(&self.service),
             handler: self.handler.clone(),
+            plugins: self.plugins.clone(),
             event: PhantomData,
         }
     }
@@ -93,8 +105,9 @@ where
     fn call(&mut self, event: LambdaEvent<InvocationInput>) -> Self::Future {
         let service = Arc::clone(&self.service);
         let handler = self.handler.clone();
+        let plugins = self.plugins.clone();
         Box::pin(async move {
-            execution::run(event.payload, service, handler)
+            execution::run_with_plugins(event.payload, service, plugins, handler)
                 .await
                 .map_err(|error| lambda_kit::Error::new(CHECKPOINT_FAILED, error.to_string()))
         })

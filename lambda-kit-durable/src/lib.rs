@@ -39,6 +39,7 @@ mod error;
 pub mod execution;
 mod handler;
 pub mod id;
+pub mod plugin;
 pub mod protocol;
 mod retry;
 pub mod service;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::DurableError;
+use crate::plugin::Plugins;
 use crate::protocol::{Operation, OperationType, OperationUpdate};
 use crate::service::{CheckpointService, ServiceError};
 
@@ -17,6 +18,8 @@ pub(crate) struct ExecutionState {
     operations: Mutex<HashMap<String, Operation>>,
     /// Why the handler was suspended, once it was.
     suspended: Mutex<Option<String>>,
+    /// Told of the execution's events.
+    pub(crate) plugins: Plugins,
 }
 
 impl std::fmt::Debug for ExecutionState {
@@ -33,6 +36,7 @@ impl ExecutionState {
         token: String,
         operations: Vec<Operation>,
         service: Arc<dyn CheckpointService>,
+        plugins: Plugins,
     ) -> Self {
         ExecutionState {
             arn,
@@ -45,6 +49,7 @@ impl ExecutionState {
                     .collect(),
             ),
             suspended: Mutex::new(None),
+            plugins,
         }
     }
 

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::context::DurableContext;
 use crate::error::DurableError;
 use crate::execution;
+use crate::plugin::{Plugin, Plugins};
 use crate::protocol::{
     CallbackDetails, ContextDetails, ErrorObject, ExecutionDetails, ExecutionStatePage,
     InvocationInput, InvocationOutput, InvocationStatus, Operation, OperationAction,
@@ -29,6 +30,7 @@ const START_MS: i64 = 1_767_225_600_000;
 #[derive(Debug, Clone, Default)]
 pub struct LocalRunner {
     service: Arc<MemoryService>,
+    plugins: Plugins,
 }
 
 /// How a local run ended.
@@ -44,6 +46,12 @@ impl LocalRunner {
     /// A runner with an empty history.
     pub fn new() -> Self {
         LocalRunner::default()
+    }
+
+    /// Tells `plugin` of every invocation's events (after the plugins registered before).
+    pub fn plugin(mut self, plugin: impl Plugin + 'static) -> Self {
+        self.plugins.push(Arc::new(plugin));
+        self
     }
 
     /// Starts an execution with `event` and invokes `handler` until the execution succeeds
@@ -83,7 +91,8 @@ impl LocalRunner {
             invocations += 1;
             let input = self.service.invocation_input();
             let service: Arc<dyn CheckpointService> = self.service.clone();
-            let output = execution::run(input, service, &handler).await?;
+            let output =
+                execution::run_with_plugins(input, service, self.plugins.clone(), &handler).await?;
             if output.status != InvocationStatus::Pending || !self.service.advance_clock() {
                 return Ok(LocalRun {
                     output,

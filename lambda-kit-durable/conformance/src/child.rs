@@ -24,6 +24,31 @@ async fn failing(ctx: &DurableContext) -> Result<String, DurableError> {
     .await
 }
 
+/// Counts one more attempt of `execution` in the attempts table (3-12), as the reference
+/// handler does: the count survives a crash of the process.
+async fn count_attempt(execution: &str) -> Result<u64, RuntimeError> {
+    use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+    let table = std::env::var("ATTEMPTS_TABLE_NAME").unwrap_or_else(|_| "Attempts".to_owned());
+    let config = aws_config::load_from_env().await;
+    let answer = aws_sdk_dynamodb::Client::new(&config)
+        .update_item()
+        .table_name(table)
+        .key("executionId", AttributeValue::S(execution.to_owned()))
+        .update_expression("SET attemptCount = if_not_exists(attemptCount, :zero) + :one")
+        .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
+        .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .map_err(|error| RuntimeError(format!("the attempts table: {error}")))?;
+    answer
+        .attributes()
+        .and_then(|attributes| attributes.get("attemptCount"))
+        .and_then(|count| count.as_n().ok())
+        .and_then(|count| count.parse().ok())
+        .ok_or_else(|| RuntimeError("the attempts table gave no count".to_owned()))
+}
+
 /// Runs the child-context handler `case`, if it is one.
 pub(crate) async fn run(
     case: &str,
@@ -137,6 +162,23 @@ pub(crate) async fn run(
             })
             .await
             .map(Value::String),
+        // 3-12: the process ends mid-step on the first attempt; the replay runs the step again.
+        "child_interrupted" => {
+            let execution = ctx.execution_arn().to_owned();
+            ctx.run_in_child_context("interrupted_child", |child| async move {
+                let config = StepConfig::default().retry(RetryStrategy::none());
+                child
+                    .step_with("crashable_step", config, |_| async move {
+                        if count_attempt(&execution).await? < 2 {
+                            std::process::exit(1);
+                        }
+                        Ok::<_, RuntimeError>(input)
+                    })
+                    .await
+            })
+            .await
+            .map(Value::String)
+        }
         "child_large_payload" => {
             let result = ctx
                 .run_in_child_context("large-data-processor", |child| async move {

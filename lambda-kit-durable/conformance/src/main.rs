@@ -8,6 +8,7 @@ mod condition;
 mod invoke;
 mod map;
 mod parallel;
+mod plugins;
 mod step;
 mod wait;
 
@@ -49,6 +50,9 @@ async fn handler(event: Value, ctx: DurableContext) -> Result<Value, DurableErro
     if let Some(result) = map::run(&case, &event, &ctx).await {
         return result;
     }
+    if let Some(result) = plugins::run(&case, &event, &ctx).await {
+        return result;
+    }
     Err(DurableError::failed(
         "UnknownCase",
         format!("no conformance handler is named {case:?}"),
@@ -68,7 +72,13 @@ async fn main() -> Result<(), lambda_kit::Error> {
         return runtime.run(lambda_kit::handler_fn(non_durable)).await;
     }
     let checkpoints = Arc::new(LambdaCheckpoints::from_env().await);
-    runtime.run(durable_fn(checkpoints, handler)).await
+    let case = std::env::var("CASE").unwrap_or_default();
+    let function = plugins::for_case(&case)
+        .into_iter()
+        .fold(durable_fn(checkpoints, handler), |function, plugin| {
+            function.plugin(plugin)
+        });
+    runtime.run(function).await
 }
 
 /// The reference handlers' generic failure (`ErrorType` `RuntimeError`).
