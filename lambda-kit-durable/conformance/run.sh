@@ -3,21 +3,13 @@
 #
 #   lambda-kit-durable/conformance/run.sh [run.sh options of the harness, e.g. --suite step wait]
 #
-# The harness is $DURABLE_CONFORMANCE, else ../shared/durable-conformance beside the
-# repository, else /work/shared/durable-conformance (where the team's machines keep it);
-# without one this exits 75. The bootstrap is built in debug (quicker to build; the suite
-# checks behaviour, not speed); DURABLE_PROFILE=release builds it in release.
+# harness.sh finds the harness; without one this exits 75. The bootstrap is built in debug
+# (quicker to build; the suite checks behaviour, not speed); DURABLE_PROFILE=release builds
+# it in release.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-harness="${DURABLE_CONFORMANCE:-}"
-for candidate in "$root/../shared/durable-conformance" /work/shared/durable-conformance; do
-  [ -z "$harness" ] && [ -x "$candidate/run.sh" ] && harness="$candidate"
-done
-if [ -z "$harness" ] || [ ! -x "$harness/run.sh" ]; then
-  echo "durable conformance: no harness found (set DURABLE_CONFORMANCE)" >&2
-  exit 75
-fi
+harness="$("$here/harness.sh")" || exit $?
 profile="${DURABLE_PROFILE:-debug}"
 flag=""
 [ "$profile" = release ] && flag="--release"

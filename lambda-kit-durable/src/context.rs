@@ -1,11 +1,12 @@
 //! The handle a durable handler works through: each operation it starts is checkpointed,
 //! and on replay answered from the history instead of run again.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -311,6 +312,39 @@ impl DurableContext {
     /// The execution's ARN: the same in every invocation of the execution.
     pub fn execution_arn(&self) -> &str {
         self.inner.state.arn()
+    }
+
+    /// Whether the code running now already ran in an earlier invocation: the next
+    /// operation this context will start is in the history. Code between operations runs
+    /// again on every replay; [`info!`](crate::info) and the other logging macros use
+    /// this to log each line once per execution, not once per invocation.
+    pub fn is_replaying(&self) -> bool {
+        let position = self.inner.started.load(Ordering::SeqCst) + 1;
+        let next = operation_id(self.inner.id_prefix.as_deref(), position);
+        self.inner.state.operation(&next).is_some()
+    }
+
+    /// The current time, recorded as the step `name`: a replay gets the time of the first
+    /// run, so code that branches on it takes the same path every time.
+    pub async fn now(&self, name: &str) -> Result<SystemTime, DurableError> {
+        let millis: u64 = self
+            .step(name, |_| async {
+                let since_epoch = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
+                Ok::<_, Infallible>(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
+            })
+            .await?;
+        Ok(UNIX_EPOCH + Duration::from_millis(millis))
+    }
+
+    /// A random number, recorded as the step `name`: a replay gets the same number (for
+    /// ids, sampling, jitter the code decides on).
+    pub async fn random(&self, name: &str) -> Result<u64, DurableError> {
+        self.step(name, |_| async {
+            Ok::<_, Infallible>(RandomState::new().hash_one(SystemTime::now()))
+        })
+        .await
     }
 
     /// Runs `step` as the named step: its result is checkpointed, and on replay returned

@@ -3,11 +3,13 @@
 //! function at no compute cost, and a later invocation replays the checkpoints to resume
 //! where the execution left off.
 //!
-//! This is the first part of the SDK: the wire format, replay with deterministic operation
-//! ids, `step` (with retries), `wait`, child contexts, `wait_for_condition`, callbacks and
-//! chained invokes, the Lambda client (feature `aws`), a lambda-kit handler
-//! ([`durable_fn`]) and a local runner (feature `testing`). `map`, `parallel` and the
-//! `#[lambda_kit::handler(durable)]` option are not here yet.
+//! The operations are on [`DurableContext`]: `step` (with retries), `wait`, child contexts,
+//! `wait_for_condition`, callbacks, chained invokes, `map` and `parallel`, and `now` and
+//! `random` for values a replay must see again. Replay uses deterministic operation ids
+//! and fails loudly when the code takes another path than its history. Around them: the
+//! Lambda client (feature `aws`), a lambda-kit handler ([`durable_fn`], or
+//! `#[lambda_kit::handler(durable)]`), logging once per execution ([`info!`] and its
+//! siblings), instrumentation [`plugin`]s, and a local runner (feature `testing`).
 //!
 //! ```
 //! # #[cfg(feature = "testing")]
@@ -39,6 +41,7 @@ mod error;
 pub mod execution;
 mod handler;
 pub mod id;
+mod log;
 pub mod plugin;
 pub mod protocol;
 mod retry;
@@ -58,3 +61,9 @@ pub use context::{
 pub use error::DurableError;
 pub use handler::{CHECKPOINT_FAILED, DurableFn, durable_fn};
 pub use retry::RetryStrategy;
+
+/// What the logging macros expand to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use tracing;
+}

@@ -128,6 +128,13 @@ impl LocalRunner {
         })
     }
 
+    /// Times callback `id` out, as the service does when its timeout passes unanswered.
+    pub fn time_out_callback(&self, id: &str) -> Result<(), ServiceError> {
+        self.service.end_callback(id, |operation, _| {
+            operation.status = OperationStatus::TimedOut;
+        })
+    }
+
     /// Fails callback `id` with `error`, as `SendDurableExecutionCallbackFailure` does.
     pub fn fail_callback(&self, id: &str, error: ErrorObject) -> Result<(), ServiceError> {
         self.service.end_callback(id, |operation, details| {

@@ -487,3 +487,98 @@ async fn an_invoke_records_its_function_and_payload_and_suspends() {
     assert_eq!(invoke.status, OperationStatus::Started);
     assert_eq!(invoke.name.as_deref(), Some("price"));
 }
+
+/// Counts the events logged while it is the default subscriber.
+struct CountingSubscriber(Arc<AtomicU32>);
+
+impl tracing::Subscriber for CountingSubscriber {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, _: &tracing::Event<'_>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn replayed_code_knows_it_and_logs_once_per_execution() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let handler = |_: serde_json::Value, ctx: DurableContext| {
+        let seen = Arc::clone(&seen);
+        async move {
+            let mark = |at: &str| {
+                seen.lock()
+                    .expect("unpoisoned")
+                    .push((at.to_owned(), ctx.is_replaying()))
+            };
+            mark("start");
+            lambda_kit_durable::info!(ctx, "starting");
+            let at = ctx.now("clock").await?;
+            let draw = ctx.random("draw").await?;
+            mark("before wait");
+            lambda_kit_durable::info!(ctx, "waiting");
+            ctx.wait("pause", Duration::from_secs(60)).await?;
+            mark("after wait");
+            lambda_kit_durable::info!(ctx, "done");
+            Ok((
+                at.duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis()),
+                draw,
+            ))
+        }
+    };
+    let logged = Arc::new(AtomicU32::new(0));
+    let subscriber = CountingSubscriber(Arc::clone(&logged));
+    let runner = LocalRunner::new();
+    let run = tracing::subscriber::with_default(subscriber, || {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(runner.run(&serde_json::json!(null), handler))
+    })
+    .expect("ends");
+    assert_eq!(run.invocations, 2);
+    let seen: Vec<(String, bool)> = seen.lock().expect("unpoisoned").clone();
+    assert_eq!(
+        seen,
+        [
+            ("start".to_owned(), false),
+            ("before wait".to_owned(), false),
+            ("start".to_owned(), true),
+            ("before wait".to_owned(), true),
+            ("after wait".to_owned(), false),
+        ]
+    );
+    assert_eq!(
+        logged.load(Ordering::SeqCst),
+        3,
+        "each line once, not once per invocation"
+    );
+    // The recorded time and number are the result's, read back on the replay.
+    let operations = runner.operations();
+    let recorded = |name: &str| {
+        operations
+            .iter()
+            .find(|operation| operation.name.as_deref() == Some(name))
+            .and_then(|operation| operation.step_details.as_ref())
+            .and_then(|details| details.result.clone())
+            .expect("recorded")
+    };
+    let result: serde_json::Value =
+        serde_json::from_str(run.output.result.as_deref().unwrap_or("")).expect("json");
+    assert_eq!(result[0].to_string(), recorded("clock"));
+    assert_eq!(result[1].to_string(), recorded("draw"));
+}

@@ -32,6 +32,14 @@ pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Option
         _ => None,
     };
     let service = handler_service(handler, shape, options);
+    // A durable handler checkpoints through the Lambda API, with the environment's
+    // credentials and region (`lambda_kit_durable::aws`).
+    let checkpoints = options.durable.then(|| {
+        quote! {
+            let checkpoints: ::std::sync::Arc<dyn ::lambda_kit_durable::service::CheckpointService> =
+                ::std::sync::Arc::new(::lambda_kit_durable::aws::LambdaCheckpoints::from_env().await);
+        }
+    });
     // `cleanup(state)` with init's state, `cleanup()` without.
     let shutdown = options.shutdown.as_ref().map(|cleanup| {
         let args = options.init.as_ref().map(|_| quote!(state));
@@ -43,9 +51,27 @@ pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Option
         #state_check
         #init
         #shutdown
+        #checkpoints
         let service = #service;
     };
-    let types = LoopTypes {
+    let types = if options.durable {
+        LoopTypes {
+            event: quote!(::lambda_kit_durable::protocol::InvocationInput),
+            response: quote!(::lambda_kit_durable::protocol::InvocationOutput),
+            handler_span: handler.sig.ident.span(),
+        }
+    } else {
+        event_loop_types(handler, shape, options)
+    };
+    let main = main_fn(options, body, &types);
+    let for_tests = handler_fn_for_tests(handler, shape, &service, options);
+    quote!(#main #for_tests)
+}
+
+/// The types an event or HTTP handler's loop serves.
+fn event_loop_types(handler: &ItemFn, shape: &Shape, options: &Options) -> LoopTypes {
+    let krate = &options.krate;
+    LoopTypes {
         event: shape
             .event_type
             .as_ref()
@@ -58,10 +84,7 @@ pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Option
             None => http_response(options),
         },
         handler_span: handler.sig.ident.span(),
-    };
-    let main = main_fn(options, body, &types);
-    let for_tests = handler_fn_for_tests(handler, shape, &service, options);
-    quote!(#main #for_tests)
+    }
 }
 
 /// `fn main` for an `http` fn without parameters, which returns the service to serve.
@@ -184,6 +207,9 @@ fn main_fn(options: &Options, body: TokenStream, types: &LoopTypes) -> TokenStre
 /// The handler as the runtime calls it: a `handler_fn` for an event handler, an
 /// `http::service` (or `http::streaming_service`) for an HTTP one.
 fn handler_service(handler: &ItemFn, shape: &Shape, options: &Options) -> TokenStream {
+    if options.durable {
+        return durable_service(handler, shape);
+    }
     match shape.event_type {
         Some(_) => event_service(handler, shape, &options.krate),
         None => http_service(handler, shape, options),
@@ -203,6 +229,9 @@ fn handler_fn_for_tests(
     let krate = &options.krate;
     let vis = &handler.vis;
     let name = handler_fn_name(&handler.sig.ident);
+    let checkpoints_param = options.durable.then(|| {
+        quote!(checkpoints: ::std::sync::Arc<dyn ::lambda_kit_durable::service::CheckpointService>,)
+    });
     let state_param = shape
         .state_type
         .as_ref()
@@ -220,6 +249,13 @@ fn handler_fn_for_tests(
         quote!(HttpService)
     };
     let returns = match &shape.event_type {
+        Some(_) if options.durable => quote! {
+            impl #krate::tower::Service<
+                #krate::LambdaEvent<::lambda_kit_durable::protocol::InvocationInput>,
+                Response = ::lambda_kit_durable::protocol::InvocationOutput,
+                Error = #krate::Error,
+            > + ::core::clone::Clone
+        },
         Some(event) => quote! {
             impl #krate::tower::Service<
                 #krate::LambdaEvent<#event>,
@@ -242,7 +278,7 @@ fn handler_fn_for_tests(
         #[cfg(test)]
         #[allow(dead_code)]
         #[doc = #doc]
-        #vis fn #name(#state_param) -> #returns {
+        #vis fn #name(#checkpoints_param #state_param) -> #returns {
             #service
         }
     }
@@ -264,6 +300,21 @@ fn event_service(handler: &ItemFn, shape: &Shape, krate: &TokenStream) -> TokenS
     let event = &shape.event_type;
     quote! {
         #krate::handler_fn(move |event: #event, #ctx_param: #krate::Context| async move { #call })
+    }
+}
+
+/// `durable_fn(checkpoints, |event, ctx| f(event, ctx, [state]))`: the durable envelope in,
+/// the durable answer out; `checkpoints` is bound before.
+fn durable_service(handler: &ItemFn, shape: &Shape) -> TokenStream {
+    let name = &handler.sig.ident;
+    let state_arg = shape.takes_state.then(|| quote!(state));
+    let args = [quote!(event), quote!(ctx)].into_iter().chain(state_arg);
+    let event = &shape.event_type;
+    quote! {
+        ::lambda_kit_durable::durable_fn(
+            checkpoints,
+            move |event: #event, ctx: ::lambda_kit_durable::DurableContext| #name(#(#args),*),
+        )
     }
 }
 

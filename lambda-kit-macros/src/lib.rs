@@ -44,6 +44,13 @@ fn expand(args: TokenStream, item: TokenStream) -> syn::Result<proc_macro2::Toke
             ));
         }
     };
+    if let (true, true) = (options.durable, options.http) {
+        return Err(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "`durable` and `http` do not go together: a durable function's event is the \
+             durable-execution envelope; serve HTTP from another function",
+        ));
+    }
     if options.http {
         if let Some(builder) = signature::check_service_builder(&handler) {
             let builder = builder?;
@@ -58,7 +65,7 @@ fn expand(args: TokenStream, item: TokenStream) -> syn::Result<proc_macro2::Toke
             return Ok(quote!(#handler #main));
         }
     }
-    let shape = signature::check(&handler, options.init.is_some(), options.http)?;
+    let shape = signature::check(&handler, options.init.is_some(), &options)?;
     if let (Some(init), false) = (&options.init, shape.takes_state) {
         return Err(syn::Error::new_spanned(
             init,

@@ -1,5 +1,5 @@
 //! The attribute's options: `init = path`, `shutdown = path`, `http` or `http(streaming)`,
-//! `sequential`, `flavor = "..."`, `layers = [expr, ...]`, `crate = "path"`.
+//! `durable`, `sequential`, `flavor = "..."`, `layers = [expr, ...]`, `crate = "path"`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -28,6 +28,9 @@ pub(crate) struct Options {
     pub(crate) http: bool,
     /// With `http(streaming)`: the response body is streamed (`http::streaming_service`).
     pub(crate) streaming: bool,
+    /// The handler is a durable execution's (`lambda_kit_durable`): it takes a
+    /// `DurableContext`, and is served by `durable_fn` with checkpoints on Lambda.
+    pub(crate) durable: bool,
     /// One invocation at a time whatever the environment allows, so that the handler's
     /// future need not be `Send`.
     pub(crate) sequential: bool,
@@ -45,6 +48,7 @@ impl Default for Options {
             layers: Vec::new(),
             http: false,
             streaming: false,
+            durable: false,
             sequential: false,
             krate: quote!(::lambda_kit),
         }
@@ -73,6 +77,8 @@ impl Options {
             let path: LitStr = meta.value()?.parse()?;
             let path: Path = path.parse()?;
             self.krate = quote!(#path);
+        } else if meta.path.is_ident("durable") {
+            self.durable = true;
         } else if meta.path.is_ident("sequential") {
             self.sequential = true;
         } else if meta.path.is_ident("init") {
@@ -96,7 +102,7 @@ impl Options {
             self.layers = layers.elems.into_iter().collect();
         } else {
             return Err(meta.error(
-                "unknown option: expected `http`, `http(streaming)`, `init = setup_fn`, `shutdown = cleanup_fn`, `sequential`, \
+                "unknown option: expected `http`, `http(streaming)`, `durable`, `init = setup_fn`, `shutdown = cleanup_fn`, `sequential`, \
                  `flavor = \"multi_thread\"`, `layers = [layer, ...]` or `crate = \"path\"`",
             ));
         }

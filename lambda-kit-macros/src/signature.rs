@@ -2,6 +2,8 @@
 
 use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
 
+use crate::options::Options;
+
 /// How the handler takes its context.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ContextParam {
@@ -56,8 +58,10 @@ pub(crate) fn check_service_builder(function: &ItemFn) -> Option<syn::Result<Ser
 }
 
 /// Checks `function` against the accepted forms:
-/// `async fn f(event: E [, ctx: Context | &Context [, state: &S]]) -> Result<R, Err>`.
-pub(crate) fn check(function: &ItemFn, has_init: bool, http: bool) -> syn::Result<Shape> {
+/// `async fn f(event: E [, ctx: Context | &Context [, state: &S]]) -> Result<R, Err>`, and
+/// with `durable`, `async fn f(event: E, ctx: DurableContext [, state: &S])`.
+pub(crate) fn check(function: &ItemFn, has_init: bool, options: &Options) -> syn::Result<Shape> {
+    let http = options.http;
     let signature = &function.sig;
     if signature.asyncness.is_none() {
         return Err(syn::Error::new(
@@ -112,7 +116,15 @@ pub(crate) fn check(function: &ItemFn, has_init: bool, http: bool) -> syn::Resul
     }
     check_event_param(params[0])?;
     let context = match params.get(1) {
+        None if options.durable => {
+            return Err(syn::Error::new(
+                signature.paren_token.span.join(),
+                "a durable handler takes the event and the durable context: \
+                 `(event: MyEvent, ctx: DurableContext)`",
+            ));
+        }
         None => ContextParam::Absent,
+        Some(param) if options.durable => durable_context_param(param)?,
         Some(param) => context_param(param)?,
     };
     let state_type = match params.get(2) {
@@ -214,6 +226,31 @@ fn context_param(param: &FnArg) -> syn::Result<ContextParam> {
         ty if names_context(ty) => Ok(ContextParam::Owned),
         ty => Err(syn::Error::new_spanned(ty, expected)),
     }
+}
+
+/// A durable handler's context: `ctx: DurableContext`, owned (it is cheap to clone and
+/// outlives the handler's borrows).
+fn durable_context_param(param: &FnArg) -> syn::Result<ContextParam> {
+    let ty = param_type(param);
+    match ty {
+        Type::Reference(reference) if names_durable_context(&reference.elem) => {
+            Err(syn::Error::new_spanned(
+                reference,
+                "take the durable context by value: `ctx: DurableContext` (it is cheap to clone)",
+            ))
+        }
+        ty if names_durable_context(ty) => Ok(ContextParam::Owned),
+        ty => Err(syn::Error::new_spanned(
+            ty,
+            "a durable handler's second parameter is its durable context: \
+             `ctx: lambda_kit_durable::DurableContext` (the invocation's `Context` is not \
+             given to durable handlers)",
+        )),
+    }
+}
+
+fn names_durable_context(ty: &Type) -> bool {
+    last_segment_name(ty).is_some_and(|name| name == "DurableContext")
 }
 
 /// The state's type, once the parameter is known to borrow it.
