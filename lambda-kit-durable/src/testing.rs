@@ -68,13 +68,32 @@ impl LocalRunner {
         F: Fn(E, DurableContext) -> Fut,
         Fut: Future<Output = Result<R, DurableError>>,
     {
+        self.start(event)?;
+        self.resume(handler).await
+    }
+
+    /// Starts an execution with `event`, without invoking anything: for tests that invoke
+    /// the handler themselves, such as through the service `#[lambda_kit::handler(durable)]`
+    /// generates, with [`LocalRunner::invocation`] and [`LocalRunner::checkpoints`].
+    pub fn start(&self, event: &impl Serialize) -> Result<(), DurableError> {
         let payload =
             serde_json::to_string(event).map_err(|source| DurableError::Serialization {
                 name: "execution input".to_owned(),
                 message: source.to_string(),
             })?;
         self.service.start(payload);
-        self.resume(handler).await
+        Ok(())
+    }
+
+    /// The event Lambda would invoke the function with now: the execution's envelope and
+    /// its history.
+    pub fn invocation(&self) -> InvocationInput {
+        self.service.invocation_input()
+    }
+
+    /// The in-memory checkpoint service, to hand to a durable handler.
+    pub fn checkpoints(&self) -> Arc<dyn CheckpointService> {
+        self.service.clone()
     }
 
     /// Invokes `handler` on the execution as its history stands, as Lambda does after a
