@@ -9,9 +9,10 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::context::{DurableContext, JsonSerdes, Serdes};
+use crate::context::DurableContext;
 use crate::error::DurableError;
 use crate::protocol::ErrorObject;
+use crate::serdes::{JsonSerdes, Serdes};
 
 /// Where one item of a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,14 +24,14 @@ use crate::batch::{
     BatchConfig, BatchItem, BatchItemStatus, BatchResult, Branch, CompletionReason, Nesting,
 };
 use crate::context::{
-    ChildKind, DurableContext, MAX_CHECKPOINTED_RESULT_BYTES, Requested, Serdes, context_failed,
-    read_result, serdes_error,
+    ChildKind, DurableContext, MAX_CHECKPOINTED_RESULT_BYTES, Requested, context_failed,
 };
 use crate::error::DurableError;
 use crate::id::operation_id;
 use crate::protocol::{
     ContextOptions, ErrorObject, OperationAction, OperationStatus, OperationSubType, OperationType,
 };
+use crate::serdes::{Serdes, read_result, serdes_error};
 
 /// What kind of batch runs: how it and its items are recorded.
 struct BatchKind {

@@ -35,32 +35,41 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 mod batch;
+mod callback;
+mod child;
 mod concurrent;
+mod condition;
 mod context;
 mod error;
 pub mod execution;
 mod handler;
 pub mod id;
+mod invoke;
 mod log;
 pub mod plugin;
 pub mod protocol;
 mod retry;
+mod serdes;
 pub mod service;
 mod state;
+mod step;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod wait;
 
 pub use batch::{
     BatchConfig, BatchItem, BatchItemStatus, BatchResult, Branch, BranchFuture, CompletionConfig,
     CompletionReason, Nesting,
 };
-pub use context::{
-    Callback, CallbackConfig, DurableContext, InvokeConfig, JsonSerdes, PollStrategy, Serdes,
-    StepConfig, StepContext, StepSemantics, WaitDecision,
-};
+pub use callback::{Callback, CallbackConfig};
+pub use condition::{PollStrategy, WaitDecision};
+pub use context::DurableContext;
 pub use error::DurableError;
 pub use handler::{CHECKPOINT_FAILED, DurableFn, durable_fn};
+pub use invoke::InvokeConfig;
 pub use retry::RetryStrategy;
+pub use serdes::{JsonSerdes, Serdes};
+pub use step::{StepConfig, StepContext, StepSemantics};
 
 /// What the logging macros expand to; not part of the API.
 #[doc(hidden)]
