@@ -127,6 +127,10 @@ async fn serve_runs_the_extension_beside_the_function_and_shuts_both_down_on_sig
     assert_eq!(invoke(port, r#"{"order_id":"a"}"#).await, r#"{"queued":1}"#);
     assert_eq!(invoke(port, r#"{"order_id":"b"}"#).await, r#"{"queued":2}"#);
     let mut stdout = BufReader::new(emulator.stdout.take().expect("stdout")).lines();
+    // One line per `platform.report`. Telemetry is delivered apart from the invocations,
+    // as on Lambda, so wait for both reports before shutting down: a SHUTDOWN that
+    // overtakes the second report would count one.
+    line_containing(&mut stdout, "report-summary: ").await;
     line_containing(&mut stdout, "report-summary: ").await;
     terminate(&emulator);
     // The function's hook runs first (SIGTERM), then the extension's (SHUTDOWN).
