@@ -53,6 +53,38 @@ pub struct BatchItem<T> {
     pub error: Option<ErrorObject>,
 }
 
+impl<T> BatchItem<T> {
+    /// Item `index`, which succeeded with `result`.
+    pub fn succeeded(index: usize, result: T) -> Self {
+        BatchItem {
+            index,
+            status: BatchItemStatus::Succeeded,
+            result: Some(result),
+            error: None,
+        }
+    }
+
+    /// Item `index`, which failed with `error`.
+    pub fn failed(index: usize, error: ErrorObject) -> Self {
+        BatchItem {
+            index,
+            status: BatchItemStatus::Failed,
+            result: None,
+            error: Some(error),
+        }
+    }
+
+    /// Item `index`, started and not ended.
+    pub fn started(index: usize) -> Self {
+        BatchItem {
+            index,
+            status: BatchItemStatus::Started,
+            result: None,
+            error: None,
+        }
+    }
+}
+
 /// What a `map` or `parallel` gives: each started item's outcome, in index order, and why
 /// the batch completed. Items that were never started (the batch completed first) are not
 /// in it.
@@ -467,24 +499,9 @@ mod tests {
     fn a_batch_result_reads_and_round_trips() {
         let result = BatchResult::new(
             vec![
-                BatchItem {
-                    index: 0,
-                    status: BatchItemStatus::Succeeded,
-                    result: Some("a".to_owned()),
-                    error: None,
-                },
-                BatchItem {
-                    index: 1,
-                    status: BatchItemStatus::Failed,
-                    result: None,
-                    error: Some(ErrorObject::new("E", "no")),
-                },
-                BatchItem {
-                    index: 2,
-                    status: BatchItemStatus::Started,
-                    result: None,
-                    error: None,
-                },
+                BatchItem::succeeded(0, "a".to_owned()),
+                BatchItem::failed(1, ErrorObject::new("E", "no")),
+                BatchItem::started(2),
             ],
             CompletionReason::MinSuccessfulReached,
         );

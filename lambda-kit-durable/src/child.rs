@@ -13,7 +13,7 @@ use crate::error::DurableError;
 use crate::protocol::{
     ContextOptions, OperationAction, OperationStatus, OperationSubType, OperationType,
 };
-use crate::serdes::{JsonSerdes, Serdes, read_result, serdes_error};
+use crate::serdes::{JsonSerdes, Serdes, read_result, write_result};
 
 impl DurableContext {
     /// Runs `child` in a child context named `name`: its operations are grouped under the
@@ -114,11 +114,7 @@ impl DurableContext {
             Err(error) if error.ends_invocation() => return Err(error),
             Err(failure) => {
                 let error = failure.to_error_object();
-                let recorded_error = error.clone();
-                self.update(requested, OperationAction::Fail, |update| {
-                    update.error = Some(recorded_error);
-                })
-                .await?;
+                self.record_failure(requested, &error).await?;
                 return Err(context_failed(name, Some(error)));
             }
         };
@@ -126,21 +122,14 @@ impl DurableContext {
             // Succeeded before, with a result too large to keep: it was rebuilt just now.
             return Ok(value);
         }
-        let payload = serdes
-            .serialize(&value)
-            .map_err(|message| serdes_error(name, &message))?;
+        let payload = write_result(name, serdes, &value)?;
         let replay_children = payload.len() > MAX_CHECKPOINTED_RESULT_BYTES;
-        let value = if replay_children {
-            value
+        // A result too large to keep is returned as the child made it, and not recorded.
+        let (payload, value) = if replay_children {
+            (String::new(), value)
         } else {
-            serdes
-                .deserialize(&payload)
-                .map_err(|message| serdes_error(name, &message))?
-        };
-        let payload = if replay_children {
-            String::new()
-        } else {
-            payload
+            let value = read_result(name, serdes, Some(&payload))?;
+            (payload, value)
         };
         self.update(requested, OperationAction::Succeed, |update| {
             update.payload = Some(payload);

@@ -29,9 +29,9 @@ use crate::context::{
 use crate::error::DurableError;
 use crate::id::operation_id;
 use crate::protocol::{
-    ContextOptions, ErrorObject, OperationAction, OperationStatus, OperationSubType, OperationType,
+    ContextOptions, OperationAction, OperationStatus, OperationSubType, OperationType,
 };
-use crate::serdes::{Serdes, read_result, serdes_error};
+use crate::serdes::{Serdes, read_result, write_result};
 
 /// What kind of batch runs: how it and its items are recorded.
 struct BatchKind {
@@ -202,10 +202,7 @@ impl DurableContext {
             }
         }
         let result = items.run(runs, config, &stop).await?;
-        let payload = config
-            .serdes
-            .serialize(&result)
-            .map_err(|message| serdes_error(name, &message))?;
+        let payload = write_result(name, &*config.serdes, &result)?;
         let replay_children = payload.len() > MAX_CHECKPOINTED_RESULT_BYTES;
         let payload = if replay_children {
             Summary::of(&result, kind.summary_type).to_json()
@@ -240,18 +237,10 @@ struct Items<'a, T> {
     child_kind: ChildKind,
 }
 
-/// Where an item stands while its batch runs.
-enum Outcome<T> {
-    NotStarted,
-    /// Started, not ended (running or suspended).
-    Started,
-    Succeeded(T),
-    Failed(ErrorObject),
-}
-
 impl<T> Items<'_, T> {
-    /// Runs item `index`, giving its index back with its outcome.
-    async fn run_one<B, Fut>(&self, index: usize, run: B) -> (usize, Result<T, DurableError>)
+    /// Runs item `index`: the item as it ended (started, when it was suspended), or the
+    /// error that ends the whole batch.
+    async fn run_one<B, Fut>(&self, index: usize, run: B) -> Result<BatchItem<T>, DurableError>
     where
         B: FnOnce(DurableContext) -> Fut,
         Fut: Future<Output = Result<T, DurableError>>,
@@ -262,11 +251,16 @@ impl<T> Items<'_, T> {
             sub_type: self.sub_type,
             name: &self.names[index],
         };
-        let outcome = self
+        match self
             .batch
             .run_child(&requested, self.serdes, self.child_kind, run)
-            .await;
-        (index, outcome)
+            .await
+        {
+            Ok(value) => Ok(BatchItem::succeeded(index, value)),
+            Err(DurableError::Suspended { .. }) => Ok(BatchItem::started(index)),
+            Err(error) if ends_batch(&error) => Err(error),
+            Err(error) => Ok(BatchItem::failed(index, error.to_error_object())),
+        }
     }
 
     /// Runs the items until `config`'s completion policy is met, or until every started
@@ -285,7 +279,8 @@ impl<T> Items<'_, T> {
         let limit = config.max_concurrency.unwrap_or(total).max(1);
         let state = self.batch.state();
         let suspended_before = state.suspension().is_some();
-        let mut outcomes: Vec<Outcome<T>> = runs.iter().map(|_| Outcome::NotStarted).collect();
+        // Each item once started; `None` for those not started.
+        let mut items: Vec<Option<BatchItem<T>>> = runs.iter().map(|_| None).collect();
         let mut waiting = runs.into_iter().enumerate();
         let mut running = FuturesUnordered::new();
         // Started and not ended: a suspended item keeps its place.
@@ -299,29 +294,25 @@ impl<T> Items<'_, T> {
                 let Some((index, run)) = waiting.next() else {
                     break;
                 };
-                outcomes[index] = Outcome::Started;
+                items[index] = Some(BatchItem::started(index));
                 in_flight += 1;
                 running.push(self.run_one(index, run));
             }
-            let Some((index, outcome)) = running.next().await else {
+            let Some(ended) = running.next().await else {
                 return Err(self.batch.suspend(format!(
                     "{in_flight} of {total} items are suspended and no other can start"
                 )));
             };
-            match outcome {
-                Ok(value) => {
-                    outcomes[index] = Outcome::Succeeded(value);
-                    succeeded += 1;
-                    in_flight -= 1;
-                }
-                Err(DurableError::Suspended { .. }) => {}
-                Err(error) if ends_batch(&error) => return Err(error),
-                Err(error) => {
-                    outcomes[index] = Outcome::Failed(error.to_error_object());
-                    failed += 1;
-                    in_flight -= 1;
-                }
+            let ended = ended?;
+            match ended.status {
+                BatchItemStatus::Succeeded => succeeded += 1,
+                BatchItemStatus::Failed => failed += 1,
+                // Suspended: it keeps its place.
+                BatchItemStatus::Started => continue,
             }
+            in_flight -= 1;
+            let index = ended.index;
+            items[index] = Some(ended);
         };
         // Completed: the items still running are stopped, and end before the batch returns.
         stop.store(true, Ordering::SeqCst);
@@ -331,21 +322,10 @@ impl<T> Items<'_, T> {
             // Items that suspended belong to a batch that completed without them.
             state.resume();
         }
-        let items = outcomes
-            .into_iter()
-            .enumerate()
-            .filter_map(|(index, outcome)| match outcome {
-                Outcome::NotStarted => None,
-                Outcome::Started => Some(item(index, BatchItemStatus::Started, None, None)),
-                Outcome::Succeeded(value) => {
-                    Some(item(index, BatchItemStatus::Succeeded, Some(value), None))
-                }
-                Outcome::Failed(error) => {
-                    Some(item(index, BatchItemStatus::Failed, None, Some(error)))
-                }
-            })
-            .collect();
-        Ok(BatchResult::new(items, reason))
+        Ok(BatchResult::new(
+            items.into_iter().flatten().collect(),
+            reason,
+        ))
     }
 
     /// The result of a batch that completed before, whose result was too large to keep:
@@ -370,22 +350,10 @@ impl<T> Items<'_, T> {
                 .as_ref()
                 .is_some_and(|summary| summary.was_started(index))
             {
-                items.push(item(index, BatchItemStatus::Started, None, None));
+                items.push(BatchItem::started(index));
                 continue;
             }
-            items.push(match self.run_one(index, run).await.1 {
-                Ok(value) => item(index, BatchItemStatus::Succeeded, Some(value), None),
-                Err(error) if ends_batch(&error) => return Err(error),
-                Err(DurableError::Suspended { .. }) => {
-                    item(index, BatchItemStatus::Started, None, None)
-                }
-                Err(error) => item(
-                    index,
-                    BatchItemStatus::Failed,
-                    None,
-                    Some(error.to_error_object()),
-                ),
-            });
+            items.push(self.run_one(index, run).await?);
         }
         let items_reason = summary.map(|summary| summary.completion_reason);
         Ok(BatchResult::new(
@@ -404,20 +372,6 @@ fn ends_batch(error: &DurableError) -> bool {
             | DurableError::Stopped { .. }
             | DurableError::NonDeterministic { .. }
     )
-}
-
-fn item<T>(
-    index: usize,
-    status: BatchItemStatus,
-    result: Option<T>,
-    error: Option<ErrorObject>,
-) -> BatchItem<T> {
-    BatchItem {
-        index,
-        status,
-        result,
-        error,
-    }
 }
 
 /// What a batch whose result is too large to checkpoint records instead: enough to

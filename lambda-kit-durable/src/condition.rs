@@ -6,13 +6,13 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::context::{DurableContext, random_fraction};
+use crate::context::{DurableContext, random_fraction, step_failed};
 use crate::error::DurableError;
 use crate::protocol::{
     ErrorObject, OperationAction, OperationStatus, OperationSubType, OperationType, StepOptions,
 };
 use crate::retry::RetryStrategy;
-use crate::serdes::{JsonSerdes, Serdes, read_result, serdes_error};
+use crate::serdes::{JsonSerdes, Serdes, read_result, round_trip, write_result};
 use crate::step::{StepContext, short_type_name};
 
 /// What a [`DurableContext::wait_for_condition`] strategy decides after a check.
@@ -148,12 +148,7 @@ impl DurableContext {
             Some(OperationStatus::Succeeded) => {
                 return read_result(name, serdes, details.result.as_deref());
             }
-            Some(OperationStatus::Failed) => {
-                return Err(DurableError::StepFailed {
-                    name: name.to_owned(),
-                    error: Box::new(details.error.unwrap_or_default()),
-                });
-            }
+            Some(OperationStatus::Failed) => return Err(step_failed(name, details.error)),
             Some(OperationStatus::Pending) => {
                 return Err(self.suspend(format!("{name:?} waits for its next check")));
             }
@@ -165,23 +160,14 @@ impl DurableContext {
         }
         // The state the last check left, or the initial one.
         let state = match details.result.as_deref() {
-            Some(text) if recorded.is_some() => serdes
-                .deserialize(text)
-                .map_err(|message| serdes_error(name, &message))?,
+            Some(text) if recorded.is_some() => read_result(name, serdes, Some(text))?,
             _ => initial_state,
         };
         let attempt = details.attempt + 1;
         let requested = &requested;
         let fail = |error: ErrorObject| async move {
-            let recorded_error = error.clone();
-            self.update(requested, OperationAction::Fail, |update| {
-                update.error = Some(recorded_error);
-            })
-            .await?;
-            Err(DurableError::StepFailed {
-                name: name.to_owned(),
-                error: Box::new(error),
-            })
+            self.record_failure(requested, &error).await?;
+            Err(step_failed(name, Some(error)))
         };
         let state = match self
             .attempt(requested, attempt, check(state, StepContext { attempt }))
@@ -206,14 +192,9 @@ impl DurableContext {
                 .await;
             }
         };
-        let payload = serdes
-            .serialize(&state)
-            .map_err(|message| serdes_error(name, &message))?;
         match decision {
             WaitDecision::Stop => {
-                let state = serdes
-                    .deserialize(&payload)
-                    .map_err(|message| serdes_error(name, &message))?;
+                let (payload, state) = round_trip(name, serdes, &state)?;
                 self.update(requested, OperationAction::Succeed, |update| {
                     update.payload = Some(payload);
                 })
@@ -221,6 +202,7 @@ impl DurableContext {
                 Ok(state)
             }
             WaitDecision::Continue(delay) => {
+                let payload = write_result(name, serdes, &state)?;
                 let seconds = delay.as_secs().max(1);
                 self.update(requested, OperationAction::Retry, |update| {
                     update.payload = Some(payload);

@@ -87,8 +87,7 @@ impl DurableContext {
     /// this to log each line once per execution, not once per invocation.
     pub fn is_replaying(&self) -> bool {
         let position = self.inner.started.load(Ordering::SeqCst) + 1;
-        let next = operation_id(self.inner.id_prefix.as_deref(), position);
-        self.inner.state.operation(&next).is_some()
+        self.inner.state.operation(&self.id_at(position)).is_some()
     }
 
     /// The current time, recorded as the step `name`: a replay gets the time of the first
@@ -108,10 +107,8 @@ impl DurableContext {
     /// A random number, recorded as the step `name`: a replay gets the same number (for
     /// ids, sampling, jitter the code decides on).
     pub async fn random(&self, name: &str) -> Result<u64, DurableError> {
-        self.step(name, |_| async {
-            Ok::<_, Infallible>(RandomState::new().hash_one(SystemTime::now()))
-        })
-        .await
+        self.step(name, |_| async { Ok::<_, Infallible>(random_u64()) })
+            .await
     }
 
     /// A context for the operations of `id`: they record `parent_id` as their parent and
@@ -155,11 +152,16 @@ impl DurableContext {
     ) -> Requested<'a> {
         let position = self.inner.started.fetch_add(1, Ordering::SeqCst) + 1;
         Requested {
-            id: operation_id(self.inner.id_prefix.as_deref(), position),
+            id: self.id_at(position),
             kind,
             sub_type,
             name,
         }
+    }
+
+    /// The id of this context's operation at `position` (from 1).
+    fn id_at(&self, position: u64) -> String {
+        operation_id(self.inner.id_prefix.as_deref(), position)
     }
 
     /// The recorded operation at `requested`'s position, if it is the same operation.
@@ -277,6 +279,18 @@ impl DurableContext {
         Ok(())
     }
 
+    /// Checkpoints `requested` as failed with `error`.
+    pub(crate) async fn record_failure(
+        &self,
+        requested: &Requested<'_>,
+        error: &ErrorObject,
+    ) -> Result<(), DurableError> {
+        self.update(requested, OperationAction::Fail, |update| {
+            update.error = Some(error.clone());
+        })
+        .await
+    }
+
     pub(crate) fn suspend(&self, reason: String) -> DurableError {
         self.inner.state.suspend(reason)
     }
@@ -290,12 +304,25 @@ pub(crate) fn context_failed(name: &str, error: Option<ErrorObject>) -> DurableE
     }
 }
 
+/// A step's failure, with the error it recorded.
+pub(crate) fn step_failed(name: &str, error: Option<ErrorObject>) -> DurableError {
+    DurableError::StepFailed {
+        name: name.to_owned(),
+        error: Box::new(error.unwrap_or_default()),
+    }
+}
+
 /// A number in [0, 1) for retry jitter: random enough to spread retries, and recorded in
 /// the checkpoint, so replays do not depend on it.
 pub(crate) fn random_fraction() -> f64 {
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// 64 random bits: a count of draws hashed with the randomly keyed `RandomState`, so no
+/// two draws of a process repeat and no process's draws are another's.
+fn random_u64() -> u64 {
     static DRAWS: AtomicU64 = AtomicU64::new(0);
-    let bits = RandomState::new().hash_one(DRAWS.fetch_add(1, Ordering::Relaxed));
-    (bits >> 11) as f64 / (1u64 << 53) as f64
+    RandomState::new().hash_one(DRAWS.fetch_add(1, Ordering::Relaxed))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::protocol::{
     ErrorObject, InvocationInput, InvocationOutput, InvocationStatus, OperationAction,
     OperationType, OperationUpdate,
 };
+use crate::serdes::serdes_error;
 use crate::service::CheckpointService;
 use crate::state::ExecutionState;
 
@@ -115,11 +116,7 @@ where
         Ok(event) => event,
         Err(source) => {
             return Ok(failed(
-                &DurableError::Serialization {
-                    name: "execution input".to_owned(),
-                    message: source.to_string(),
-                }
-                .to_error_object(),
+                serdes_error("execution input", &source.to_string()).to_error_object(),
             ));
         }
     };
@@ -141,17 +138,15 @@ where
     let result = match outcome {
         Ok(result) => result,
         Err(DurableError::Service(error)) => return Err(DurableError::Service(error)),
-        Err(error) => return Ok(failed(&error.to_error_object())),
+        Err(error) => return Ok(failed(error.to_error_object())),
     };
-    let result = serde_json::to_string(&result).map_err(|source| DurableError::Serialization {
-        name: "execution result".to_owned(),
-        message: source.to_string(),
-    })?;
+    let result = serde_json::to_string(&result)
+        .map_err(|source| serdes_error("execution result", &source.to_string()))?;
     if result.len() <= MAX_INLINE_RESULT_BYTES {
         return Ok(succeeded(Some(result)));
     }
     let Some(execution) = execution else {
-        return Ok(failed(&ErrorObject::new(
+        return Ok(failed(ErrorObject::new(
             "ResultTooLarge",
             "the result is too large and the execution has no record to hold it",
         )));
@@ -177,10 +172,10 @@ fn succeeded(result: Option<String>) -> InvocationOutput {
     }
 }
 
-fn failed(error: &ErrorObject) -> InvocationOutput {
+fn failed(error: ErrorObject) -> InvocationOutput {
     InvocationOutput {
         status: InvocationStatus::Failed,
         result: None,
-        error: Some(error.clone()),
+        error: Some(error),
     }
 }

@@ -9,7 +9,7 @@ use crate::protocol::{
     ChainedInvokeOptions, ErrorObject, OperationAction, OperationStatus, OperationSubType,
     OperationType,
 };
-use crate::serdes::{JsonSerdes, Serdes, read_result, serdes_error};
+use crate::serdes::{JsonSerdes, Serdes, read_result, write_result};
 
 /// How a function is invoked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,9 +69,7 @@ impl DurableContext {
             name,
         );
         if self.recorded(&requested)?.is_none() {
-            let payload = payload_serdes
-                .serialize(payload)
-                .map_err(|message| serdes_error(name, &message))?;
+            let payload = write_result(name, payload_serdes, payload)?;
             self.update(&requested, OperationAction::Start, |update| {
                 update.payload = Some(payload);
                 update.chained_invoke_options = Some(ChainedInvokeOptions {

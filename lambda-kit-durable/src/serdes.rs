@@ -38,6 +38,30 @@ pub(crate) fn read_result<T>(
         .map_err(|message| serdes_error(name, &message))
 }
 
+/// `value` as `serdes` writes it into the checkpoint of `name`.
+pub(crate) fn write_result<T>(
+    name: &str,
+    serdes: &dyn Serdes<T>,
+    value: &T,
+) -> Result<String, DurableError> {
+    serdes
+        .serialize(value)
+        .map_err(|message| serdes_error(name, &message))
+}
+
+/// `value` written by `serdes`, and the value read back from what was written: what a
+/// replay will see, so the first run sees the same.
+pub(crate) fn round_trip<T>(
+    name: &str,
+    serdes: &dyn Serdes<T>,
+    value: &T,
+) -> Result<(String, T), DurableError> {
+    let payload = write_result(name, serdes, value)?;
+    let value = read_result(name, serdes, Some(&payload))?;
+    Ok((payload, value))
+}
+
+/// A (de)serialization failure of what `name` checkpoints.
 pub(crate) fn serdes_error(name: &str, message: &str) -> DurableError {
     DurableError::Serialization {
         name: name.to_owned(),

@@ -6,13 +6,13 @@ use std::future::Future;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::context::{DurableContext, Requested, random_fraction};
+use crate::context::{DurableContext, Requested, random_fraction, step_failed};
 use crate::error::DurableError;
 use crate::protocol::{
     ErrorObject, OperationAction, OperationStatus, OperationSubType, OperationType, StepOptions,
 };
 use crate::retry::RetryStrategy;
-use crate::serdes::{JsonSerdes, Serdes, read_result, serdes_error};
+use crate::serdes::{JsonSerdes, Serdes, read_result, round_trip};
 
 /// What a step's code is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,12 +128,8 @@ impl DurableContext {
             Some(OperationStatus::Failed) => {
                 let error = recorded
                     .and_then(|operation| operation.step_details)
-                    .and_then(|details| details.error)
-                    .unwrap_or_default();
-                return Err(DurableError::StepFailed {
-                    name: name.to_owned(),
-                    error: Box::new(error),
-                });
+                    .and_then(|details| details.error);
+                return Err(step_failed(name, error));
             }
             Some(OperationStatus::Pending) => {
                 return Err(self.suspend(format!("step {name:?} waits for its next attempt")));
@@ -164,12 +160,7 @@ impl DurableContext {
             .await
         {
             Ok(value) => {
-                let payload = serdes
-                    .serialize(&value)
-                    .map_err(|message| serdes_error(name, &message))?;
-                let value = serdes
-                    .deserialize(&payload)
-                    .map_err(|message| serdes_error(name, &message))?;
+                let (payload, value) = round_trip(name, serdes, &value)?;
                 self.update(&requested, OperationAction::Succeed, |update| {
                     update.payload = Some(payload);
                 })
@@ -219,17 +210,8 @@ impl DurableContext {
                 Err(failure) => failure,
             };
         }
-        let recorded_error = error.clone();
-        let recorded = self
-            .update(requested, OperationAction::Fail, |update| {
-                update.error = Some(recorded_error);
-            })
-            .await;
-        match recorded {
-            Ok(()) => DurableError::StepFailed {
-                name: name.to_owned(),
-                error: Box::new(error),
-            },
+        match self.record_failure(requested, &error).await {
+            Ok(()) => step_failed(name, Some(error)),
             Err(failure) => failure,
         }
     }

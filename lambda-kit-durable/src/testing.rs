@@ -17,6 +17,7 @@ use crate::protocol::{
     InvocationInput, InvocationOutput, InvocationStatus, Operation, OperationAction,
     OperationStatus, OperationType, OperationUpdate, StepDetails, WaitDetails,
 };
+use crate::serdes::serdes_error;
 use crate::service::{CheckpointAnswer, CheckpointService, ServiceError, ServiceFuture};
 
 /// The execution's ARN in a local run.
@@ -76,11 +77,8 @@ impl LocalRunner {
     /// the handler themselves, such as through the service `#[lambda_kit::handler(durable)]`
     /// generates, with [`LocalRunner::invocation`] and [`LocalRunner::checkpoints`].
     pub fn start(&self, event: &impl Serialize) -> Result<(), DurableError> {
-        let payload =
-            serde_json::to_string(event).map_err(|source| DurableError::Serialization {
-                name: "execution input".to_owned(),
-                message: source.to_string(),
-            })?;
+        let payload = serde_json::to_string(event)
+            .map_err(|source| serdes_error("execution input", &source.to_string()))?;
         self.service.start(payload);
         Ok(())
     }
@@ -108,10 +106,13 @@ impl LocalRunner {
         let mut invocations = 0;
         loop {
             invocations += 1;
-            let input = self.service.invocation_input();
-            let service: Arc<dyn CheckpointService> = self.service.clone();
-            let output =
-                execution::run_with_plugins(input, service, self.plugins.clone(), &handler).await?;
+            let output = execution::run_with_plugins(
+                self.invocation(),
+                self.checkpoints(),
+                self.plugins.clone(),
+                &handler,
+            )
+            .await?;
             if output.status != InvocationStatus::Pending || !self.service.advance_clock() {
                 return Ok(LocalRun {
                     output,
@@ -254,48 +255,22 @@ impl MemoryService {
     /// no timer is left.
     fn advance_clock(&self) -> bool {
         let mut execution = self.lock();
-        let due = execution
-            .operations
-            .iter()
-            .filter_map(|operation| match operation.status {
-                OperationStatus::Started => operation
-                    .wait_details
-                    .as_ref()
-                    .and_then(|wait| wait.scheduled_end_timestamp),
-                OperationStatus::Pending => operation
-                    .step_details
-                    .as_ref()
-                    .and_then(|step| step.next_attempt_timestamp),
-                _ => None,
-            })
-            .min();
-        let Some(due) = due else {
+        let Some(due) = execution.operations.iter().filter_map(timer).min() else {
             return false;
         };
         execution.now_ms = execution.now_ms.max(due);
         let now = execution.now_ms;
         for operation in &mut execution.operations {
-            match operation.status {
-                OperationStatus::Started
-                    if operation
-                        .wait_details
-                        .as_ref()
-                        .and_then(|wait| wait.scheduled_end_timestamp)
-                        .is_some_and(|end| end <= now) =>
-                {
-                    operation.status = OperationStatus::Succeeded;
-                    operation.end_timestamp = Some(now);
-                }
-                OperationStatus::Pending
-                    if operation
-                        .step_details
-                        .as_ref()
-                        .and_then(|step| step.next_attempt_timestamp)
-                        .is_some_and(|at| at <= now) =>
-                {
-                    operation.status = OperationStatus::Ready;
-                }
-                _ => {}
+            if timer(operation).is_none_or(|at| at > now) {
+                continue;
+            }
+            if operation.status == OperationStatus::Started {
+                // A wait ends.
+                operation.status = OperationStatus::Succeeded;
+                operation.end_timestamp = Some(now);
+            } else {
+                // A step's next attempt is due.
+                operation.status = OperationStatus::Ready;
             }
         }
         true
@@ -357,11 +332,7 @@ impl MemoryService {
                 details.attempt += 1;
                 details.result = update.payload;
                 details.error = update.error;
-                operation.status = if update.action == OperationAction::Succeed {
-                    OperationStatus::Succeeded
-                } else {
-                    OperationStatus::Failed
-                };
+                operation.status = ended(update.action);
                 operation.end_timestamp = Some(now);
             }
             (OperationType::Step, OperationAction::Retry) => {
@@ -377,8 +348,7 @@ impl MemoryService {
                 if update.payload.is_some() {
                     details.result = update.payload;
                 }
-                details.next_attempt_timestamp =
-                    Some(now + i64::try_from(delay_s).unwrap_or(i64::MAX / 2_000) * 1000);
+                details.next_attempt_timestamp = Some(after(now, delay_s));
                 operation.status = OperationStatus::Pending;
             }
             (OperationType::Wait, OperationAction::Start) => {
@@ -386,9 +356,7 @@ impl MemoryService {
                     .wait_options
                     .map_or(1, |options| options.wait_seconds);
                 operation.wait_details = Some(WaitDetails {
-                    scheduled_end_timestamp: Some(
-                        now + i64::try_from(seconds).unwrap_or(i64::MAX / 2_000) * 1000,
-                    ),
+                    scheduled_end_timestamp: Some(after(now, seconds)),
                 });
             }
             (
@@ -403,11 +371,7 @@ impl MemoryService {
                         .is_some_and(|options| options.replay_children),
                     error: update.error,
                 });
-                operation.status = if update.action == OperationAction::Succeed {
-                    OperationStatus::Succeeded
-                } else {
-                    OperationStatus::Failed
-                };
+                operation.status = ended(update.action);
                 operation.end_timestamp = Some(now);
             }
             (OperationType::Execution, OperationAction::Succeed) => {
@@ -424,6 +388,30 @@ impl MemoryService {
             }
         }
         Ok(operation.clone())
+    }
+}
+
+/// When `operation`'s timer fires, if it has one: a started wait's end, a pending step's
+/// next attempt.
+fn timer(operation: &Operation) -> Option<i64> {
+    match operation.status {
+        OperationStatus::Started => operation.wait_details.as_ref()?.scheduled_end_timestamp,
+        OperationStatus::Pending => operation.step_details.as_ref()?.next_attempt_timestamp,
+        _ => None,
+    }
+}
+
+/// `seconds` after `now_ms`, in milliseconds.
+fn after(now_ms: i64, seconds: u64) -> i64 {
+    now_ms + i64::try_from(seconds).unwrap_or(i64::MAX / 2_000) * 1000
+}
+
+/// The status an operation ends in when `action` (`SUCCEED` or `FAIL`) ends it.
+fn ended(action: OperationAction) -> OperationStatus {
+    if action == OperationAction::Succeed {
+        OperationStatus::Succeeded
+    } else {
+        OperationStatus::Failed
     }
 }
 

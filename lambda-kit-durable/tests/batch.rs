@@ -335,11 +335,8 @@ impl Serdes<BatchResult<String>> for Joined {
         let items = joined
             .split(',')
             .enumerate()
-            .map(|(index, result)| lambda_kit_durable::BatchItem {
-                index,
-                status: BatchItemStatus::Succeeded,
-                result: Some(result.to_owned()),
-                error: None,
+            .map(|(index, result)| {
+                lambda_kit_durable::BatchItem::succeeded(index, result.to_owned())
             })
             .collect();
         Ok(BatchResult::new(items, CompletionReason::AllCompleted))

@@ -35,9 +35,11 @@ pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Option
     // A durable handler checkpoints through the Lambda API, with the environment's
     // credentials and region (`lambda_kit_durable::aws`).
     let checkpoints = options.durable.then(|| {
+        let checkpoints_type = durable_checkpoints_type();
         quote! {
-            let checkpoints: ::std::sync::Arc<dyn ::lambda_kit_durable::service::CheckpointService> =
-                ::std::sync::Arc::new(::lambda_kit_durable::aws::LambdaCheckpoints::from_env().await);
+            let checkpoints: #checkpoints_type = ::std::sync::Arc::new(
+                ::lambda_kit_durable::aws::LambdaCheckpoints::from_env().await,
+            );
         }
     });
     // `cleanup(state)` with init's state, `cleanup()` without.
@@ -56,8 +58,8 @@ pub(crate) fn handler_and_main(handler: &ItemFn, shape: &Shape, options: &Option
     };
     let types = if options.durable {
         LoopTypes {
-            event: quote!(::lambda_kit_durable::protocol::InvocationInput),
-            response: quote!(::lambda_kit_durable::protocol::InvocationOutput),
+            event: durable_input(),
+            response: durable_output(),
             handler_span: handler.sig.ident.span(),
         }
     } else {
@@ -230,7 +232,8 @@ fn handler_fn_for_tests(
     let vis = &handler.vis;
     let name = handler_fn_name(&handler.sig.ident);
     let checkpoints_param = options.durable.then(|| {
-        quote!(checkpoints: ::std::sync::Arc<dyn ::lambda_kit_durable::service::CheckpointService>,)
+        let checkpoints_type = durable_checkpoints_type();
+        quote!(checkpoints: #checkpoints_type,)
     });
     let state_param = shape
         .state_type
@@ -249,13 +252,16 @@ fn handler_fn_for_tests(
         quote!(HttpService)
     };
     let returns = match &shape.event_type {
-        Some(_) if options.durable => quote! {
-            impl #krate::tower::Service<
-                #krate::LambdaEvent<::lambda_kit_durable::protocol::InvocationInput>,
-                Response = ::lambda_kit_durable::protocol::InvocationOutput,
-                Error = #krate::Error,
-            > + ::core::clone::Clone
-        },
+        Some(_) if options.durable => {
+            let (input, output) = (durable_input(), durable_output());
+            quote! {
+                impl #krate::tower::Service<
+                    #krate::LambdaEvent<#input>,
+                    Response = #output,
+                    Error = #krate::Error,
+                > + ::core::clone::Clone
+            }
+        }
         Some(event) => quote! {
             impl #krate::tower::Service<
                 #krate::LambdaEvent<#event>,
@@ -301,6 +307,21 @@ fn event_service(handler: &ItemFn, shape: &Shape, krate: &TokenStream) -> TokenS
     quote! {
         #krate::handler_fn(move |event: #event, #ctx_param: #krate::Context| async move { #call })
     }
+}
+
+/// The event a durable handler's loop serves: the durable-execution envelope.
+fn durable_input() -> TokenStream {
+    quote!(::lambda_kit_durable::protocol::InvocationInput)
+}
+
+/// What a durable handler's loop answers.
+fn durable_output() -> TokenStream {
+    quote!(::lambda_kit_durable::protocol::InvocationOutput)
+}
+
+/// The checkpoint service a durable handler is given.
+fn durable_checkpoints_type() -> TokenStream {
+    quote!(::std::sync::Arc<dyn ::lambda_kit_durable::service::CheckpointService>)
 }
 
 /// `durable_fn(checkpoints, |event, ctx| f(event, ctx, [state]))`: the durable envelope in,

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use lambda_kit_durable::{
-    BatchConfig, BatchItem, BatchItemStatus, BatchResult, CompletionConfig, CompletionReason,
-    DurableContext, DurableError, Nesting, Serdes,
+    BatchConfig, BatchItem, BatchResult, CompletionConfig, CompletionReason, DurableContext,
+    DurableError, Nesting, Serdes,
 };
 use serde_json::{Value, json};
 
@@ -73,12 +73,7 @@ impl Serdes<BatchResult<String>> for Joined {
             .split(',')
             .filter(|result| !result.is_empty())
             .enumerate()
-            .map(|(index, result)| BatchItem {
-                index,
-                status: BatchItemStatus::Succeeded,
-                result: Some(result.to_owned()),
-                error: None,
-            })
+            .map(|(index, result)| BatchItem::succeeded(index, result.to_owned()))
             .collect();
         Ok(BatchResult::new(items, CompletionReason::AllCompleted))
     }
